@@ -1,0 +1,509 @@
+//! The decoder: one pass over the input builds a flat token tape; values are
+//! cursors into it (see [`crate::Value`]).
+
+use crate::error::{DecodeError, DecodeErrorKind as E, SoftFault, SoftFaultKind};
+use crate::value::Value;
+
+/// Hard limits on what an input may make the decoder do.
+///
+/// Memory is always bounded by the input: at most one 12-byte token per
+/// input byte, whatever the limits say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Limits {
+    /// Deepest allowed nesting of lists and dictionaries (the top level
+    /// container is depth 1). Default 512.
+    pub max_depth: usize,
+    /// Most values (integers, strings, lists, dictionaries, keys included) in
+    /// one input. Default: unlimited (bounded by the input's length).
+    pub max_items: usize,
+    /// Most decimal digits in an integer (leading zeros not counted).
+    /// Up to 19, integers must also fit in `i64`; above 19, integers outside
+    /// `i64` are accepted and readable through [`Value::int_digits`]
+    /// (their [`Value::as_int`] is `None`). Default 19.
+    pub max_int_digits: usize,
+}
+
+impl Limits {
+    /// The default maximum nesting depth.
+    pub const DEFAULT_MAX_DEPTH: usize = 512;
+    /// The default integer width in digits (`i64`).
+    pub const DEFAULT_MAX_INT_DIGITS: usize = 19;
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_depth: Self::DEFAULT_MAX_DEPTH,
+            max_items: usize::MAX,
+            max_int_digits: Self::DEFAULT_MAX_INT_DIGITS,
+        }
+    }
+}
+
+/// How strictly the decoder treats non-canonical input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// Canonical bencode only: sorted unique keys, no leading zeros, no `-0`.
+    #[default]
+    Strict,
+    /// Accept what libtorrent accepts (unsorted and duplicate keys, leading
+    /// zeros, `-0`), recording each deviation as a [`SoftFault`].
+    Lenient,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub(crate) enum Tag {
+    Int = 0,
+    Bytes = 1,
+    List = 2,
+    Dict = 3,
+    End = 4,
+}
+
+/// One entry of the tape. `next` is the index of the token after this value's
+/// subtree (for `End`, the index after it); `hdr` is the length of a string's
+/// `N:` header.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Token {
+    pub(crate) start: u32,
+    pub(crate) next: u32,
+    pub(crate) tag: Tag,
+    pub(crate) hdr: u16,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Frame {
+    tok: u32,
+    /// 0 = list, 1 = dict expecting key, 2 = dict expecting value
+    state: u8,
+    /// previous key of this dictionary (data start, data end); start == u32::MAX = none
+    prev_key: (u32, u32),
+}
+
+const LIST: u8 = 0;
+const DICT_KEY: u8 = 1;
+const DICT_VALUE: u8 = 2;
+
+/// A configured decoder. Cheap to create; reuse one (with
+/// [`Decoder::recycle`]) to decode many messages without allocating.
+///
+/// ```
+/// use bip_bencode::{Decoder, Mode};
+/// let mut dec = Decoder::new().mode(Mode::Lenient).allow_trailing(true);
+/// let doc = dec.decode(b"d1:bi1e1:ai2ee<payload>").unwrap();
+/// assert_eq!(doc.root().dict().unwrap().get_int(b"a").unwrap(), 2);
+/// assert_eq!(doc.soft_faults().len(), 1);
+/// assert_eq!(doc.trailing(), b"<payload>");
+/// dec.recycle(doc);
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct Decoder {
+    mode: Mode,
+    limits: Limits,
+    allow_trailing: bool,
+    stack: Vec<Frame>,
+    spare: Vec<(Vec<Token>, Vec<SoftFault>)>,
+}
+
+impl Decoder {
+    /// A strict decoder with default limits that rejects trailing data.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A lenient decoder (libtorrent's tolerance) with default limits.
+    pub fn lenient() -> Self {
+        Self::new().mode(Mode::Lenient)
+    }
+
+    /// Set the mode.
+    pub fn mode(mut self, mode: Mode) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// Set all limits.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Set the maximum nesting depth.
+    pub fn max_depth(mut self, depth: usize) -> Self {
+        self.limits.max_depth = depth;
+        self
+    }
+
+    /// Set the maximum number of values.
+    pub fn max_items(mut self, items: usize) -> Self {
+        self.limits.max_items = items;
+        self
+    }
+
+    /// Set the maximum number of integer digits (see [`Limits::max_int_digits`]).
+    pub fn max_int_digits(mut self, digits: usize) -> Self {
+        self.limits.max_int_digits = digits;
+        self
+    }
+
+    /// Allow bytes after the first complete value (BEP 9 metadata messages
+    /// carry a payload after the dictionary). They are available as
+    /// [`Document::trailing`].
+    pub fn allow_trailing(mut self, allow: bool) -> Self {
+        self.allow_trailing = allow;
+        self
+    }
+
+    /// The configured mode.
+    pub fn get_mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// The configured limits.
+    pub fn get_limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Give a document's buffers back for reuse by the next [`Decoder::decode`].
+    pub fn recycle(&mut self, doc: Document<'_>) {
+        if self.spare.len() < 4 {
+            let (mut t, mut f) = (doc.tokens, doc.faults);
+            t.clear();
+            f.clear();
+            self.spare.push((t, f));
+        }
+    }
+
+    /// Decode one value from `input`.
+    pub fn decode<'a>(&mut self, input: &'a [u8]) -> Result<Document<'a>, DecodeError> {
+        let (mut tokens, mut faults) = self.spare.pop().unwrap_or_default();
+        let res = self.run(input, &mut tokens, &mut faults);
+        match res {
+            Ok(end) => Ok(Document {
+                input,
+                tokens,
+                faults,
+                end,
+            }),
+            Err(e) => {
+                tokens.clear();
+                faults.clear();
+                self.spare.push((tokens, faults));
+                Err(e)
+            }
+        }
+    }
+
+    fn run(
+        &mut self,
+        input: &[u8],
+        tokens: &mut Vec<Token>,
+        faults: &mut Vec<SoftFault>,
+    ) -> Result<usize, DecodeError> {
+        if input.len() >= u32::MAX as usize {
+            return Err(DecodeError::new(E::InputTooLarge, 0));
+        }
+        if input.is_empty() {
+            return Err(DecodeError::new(E::EmptyInput, 0));
+        }
+        let lenient = self.mode == Mode::Lenient;
+        let limits = self.limits;
+        let stack = &mut self.stack;
+        stack.clear();
+        tokens.clear();
+        // Rough guess: one token per 8 input bytes; grows as needed.
+        tokens.reserve((input.len() / 8).min(1 << 20) + 2);
+        let len = input.len();
+        let mut pos = 0usize;
+        let mut items = 0usize;
+
+        macro_rules! err {
+            ($k:expr, $o:expr) => {
+                return Err(DecodeError::new($k, $o))
+            };
+        }
+
+        loop {
+            // Positioned where a value (or, inside a container, its end) starts.
+            let Some(&c) = input.get(pos) else {
+                err!(E::Unterminated, pos)
+            };
+            // Dictionary state: keys must be strings.
+            let top_state = match stack.last() {
+                Some(f) => f.state,
+                None => LIST,
+            };
+            if c == b'e' {
+                let Some(frame) = stack.pop() else {
+                    err!(E::UnexpectedChar(c), pos)
+                };
+                if frame.state == DICT_VALUE {
+                    err!(E::MissingValue, pos)
+                }
+                let end_idx = tokens.len() as u32;
+                tokens.push(Token {
+                    start: pos as u32,
+                    next: end_idx + 1,
+                    tag: Tag::End,
+                    hdr: 0,
+                });
+                tokens[frame.tok as usize].next = end_idx + 1;
+                pos += 1;
+            } else {
+                items += 1;
+                if items > limits.max_items {
+                    err!(E::ItemLimit, pos)
+                }
+                let idx = tokens.len() as u32;
+                match c {
+                    b'0'..=b'9' => {
+                        // String: length digits, ':' and data.
+                        let start = pos;
+                        let mut p = pos;
+                        let mut n: u64 = 0;
+                        while p < len && input[p].is_ascii_digit() {
+                            n = n * 10 + u64::from(input[p] - b'0');
+                            if n > u32::MAX as u64 {
+                                err!(E::LengthOverflow, start)
+                            }
+                            p += 1;
+                        }
+                        if p >= len {
+                            err!(E::Unterminated, p)
+                        }
+                        if input[p] != b':' {
+                            err!(E::InvalidLength, p)
+                        }
+                        if c == b'0' && p - start > 1 {
+                            if lenient {
+                                faults.push(SoftFault {
+                                    kind: SoftFaultKind::LeadingZeroLength,
+                                    offset: start,
+                                });
+                            } else {
+                                err!(E::LeadingZeroLength, start)
+                            }
+                        }
+                        let hdr = p + 1 - start;
+                        if hdr > u16::MAX as usize {
+                            err!(E::LengthOverflow, start)
+                        }
+                        let data = p + 1;
+                        if n as usize > len - data {
+                            err!(E::LengthPastEnd, start)
+                        }
+                        let end = data + n as usize;
+                        if top_state == DICT_KEY {
+                            let frame = stack.last_mut().expect("dict frame");
+                            let (ps, pe) = frame.prev_key;
+                            if ps != u32::MAX {
+                                let prev = &input[ps as usize..pe as usize];
+                                let key = &input[data..end];
+                                if key <= prev {
+                                    let kind = if key == prev {
+                                        SoftFaultKind::DuplicateKey
+                                    } else {
+                                        SoftFaultKind::UnsortedKey
+                                    };
+                                    if lenient {
+                                        faults.push(SoftFault {
+                                            kind,
+                                            offset: start,
+                                        });
+                                    } else {
+                                        err!(kind.as_error_kind(), start)
+                                    }
+                                }
+                            }
+                            frame.prev_key = (data as u32, end as u32);
+                            frame.state = DICT_VALUE;
+                        } else if top_state == DICT_VALUE {
+                            stack.last_mut().expect("dict frame").state = DICT_KEY;
+                        }
+                        tokens.push(Token {
+                            start: start as u32,
+                            next: idx + 1,
+                            tag: Tag::Bytes,
+                            hdr: hdr as u16,
+                        });
+                        pos = end;
+                    }
+                    _ if top_state == DICT_KEY => err!(E::NonStringKey, pos),
+                    b'i' => {
+                        let start = pos;
+                        pos = self::int(input, pos, lenient, &limits, faults)?;
+                        if top_state == DICT_VALUE {
+                            stack.last_mut().expect("dict frame").state = DICT_KEY;
+                        }
+                        tokens.push(Token {
+                            start: start as u32,
+                            next: idx + 1,
+                            tag: Tag::Int,
+                            hdr: 0,
+                        });
+                    }
+                    b'l' | b'd' => {
+                        if stack.len() >= limits.max_depth {
+                            err!(E::DepthLimit, pos)
+                        }
+                        if top_state == DICT_VALUE {
+                            stack.last_mut().expect("dict frame").state = DICT_KEY;
+                        }
+                        let dict = c == b'd';
+                        tokens.push(Token {
+                            start: pos as u32,
+                            next: 0,
+                            tag: if dict { Tag::Dict } else { Tag::List },
+                            hdr: 0,
+                        });
+                        stack.push(Frame {
+                            tok: idx,
+                            state: if dict { DICT_KEY } else { LIST },
+                            prev_key: (u32::MAX, 0),
+                        });
+                        pos += 1;
+                    }
+                    _ => err!(E::UnexpectedChar(c), pos),
+                }
+            }
+            if stack.is_empty() {
+                break;
+            }
+        }
+        if pos != len && !self.allow_trailing {
+            err!(E::TrailingData, pos)
+        }
+        // Sentinel: its start is the end of the value.
+        tokens.push(Token {
+            start: pos as u32,
+            next: tokens.len() as u32 + 1,
+            tag: Tag::End,
+            hdr: 0,
+        });
+        Ok(pos)
+    }
+}
+
+/// Validate an integer starting at `start` (the `i`); returns the offset
+/// after its `e`.
+#[inline]
+fn int(
+    input: &[u8],
+    start: usize,
+    lenient: bool,
+    limits: &Limits,
+    faults: &mut Vec<SoftFault>,
+) -> Result<usize, DecodeError> {
+    let len = input.len();
+    let mut p = start + 1;
+    let neg = p < len && input[p] == b'-';
+    if neg {
+        p += 1;
+    }
+    let digits_start = p;
+    while p < len && input[p].is_ascii_digit() {
+        p += 1;
+    }
+    if p >= len {
+        return Err(DecodeError::new(E::Unterminated, p));
+    }
+    if input[p] != b'e' {
+        return Err(DecodeError::new(E::InvalidInt, p));
+    }
+    let digits = &input[digits_start..p];
+    if digits.is_empty() {
+        return Err(DecodeError::new(E::InvalidInt, p));
+    }
+    if digits[0] == b'0' {
+        let fault = if digits.len() > 1 {
+            Some(SoftFaultKind::LeadingZero)
+        } else if neg {
+            Some(SoftFaultKind::NegativeZero)
+        } else {
+            None
+        };
+        if let Some(kind) = fault {
+            if lenient {
+                faults.push(SoftFault {
+                    kind,
+                    offset: start,
+                });
+            } else {
+                return Err(DecodeError::new(kind.as_error_kind(), start));
+            }
+        }
+    }
+    // Significant digits.
+    let sig = match digits.iter().position(|&d| d != b'0') {
+        Some(i) => &digits[i..],
+        None => &digits[digits.len()..],
+    };
+    if sig.len() > limits.max_int_digits {
+        return Err(DecodeError::new(E::IntOverflow, start));
+    }
+    if limits.max_int_digits <= 19 && sig.len() == 19 {
+        let max: &[u8] = if neg {
+            b"9223372036854775808"
+        } else {
+            b"9223372036854775807"
+        };
+        if sig > max {
+            return Err(DecodeError::new(E::IntOverflow, start));
+        }
+    }
+    Ok(p + 1)
+}
+
+/// A decoded input: the tape of tokens plus the input it borrows from.
+#[derive(Debug, Clone)]
+pub struct Document<'a> {
+    input: &'a [u8],
+    pub(crate) tokens: Vec<Token>,
+    faults: Vec<SoftFault>,
+    end: usize,
+}
+
+impl<'a> Document<'a> {
+    /// The top-level value.
+    pub fn root(&self) -> Value<'a, '_> {
+        Value::new(self.input, &self.tokens, 0)
+    }
+
+    /// The soft faults lenient mode accepted, in input order (empty in strict mode).
+    pub fn soft_faults(&self) -> &[SoftFault] {
+        &self.faults
+    }
+
+    /// Whether any soft fault was seen (libtorrent's `has_soft_error`).
+    pub fn has_soft_fault(&self) -> bool {
+        !self.faults.is_empty()
+    }
+
+    /// The whole input.
+    pub fn input(&self) -> &'a [u8] {
+        self.input
+    }
+
+    /// Bytes after the top-level value (empty unless trailing data was allowed).
+    pub fn trailing(&self) -> &'a [u8] {
+        &self.input[self.end..]
+    }
+
+    /// Number of values in the document (keys included).
+    pub fn item_count(&self) -> usize {
+        self.tokens.iter().filter(|t| t.tag != Tag::End).count()
+    }
+}
+
+/// Decode one canonical value that spans the whole input (strict mode,
+/// default limits).
+pub fn decode(input: &[u8]) -> Result<Document<'_>, DecodeError> {
+    Decoder::new().decode(input)
+}
+
+/// Decode leniently (libtorrent's tolerance), default limits, no trailing data.
+pub fn decode_lenient(input: &[u8]) -> Result<Document<'_>, DecodeError> {
+    Decoder::lenient().decode(input)
+}

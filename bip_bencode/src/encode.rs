@@ -1,0 +1,72 @@
+//! Low-level encoding primitives, usable without building a value tree.
+//!
+//! ```
+//! use bip_bencode::encode;
+//! let mut out = Vec::new();
+//! encode::dict_start(&mut out);
+//! encode::bytes(&mut out, b"a");
+//! encode::int(&mut out, -3);
+//! encode::end(&mut out);
+//! assert_eq!(out, b"d1:ai-3ee");
+//! ```
+//! The caller is responsible for writing dictionary keys in sorted order when
+//! using these primitives; [`Bencode`](crate::Bencode) always sorts.
+
+/// Append an integer `i…e`.
+#[inline]
+pub fn int(out: &mut Vec<u8>, v: i64) {
+    let mut buf = itoa::Buffer::new();
+    let s = buf.format(v).as_bytes();
+    out.reserve(s.len() + 2);
+    out.push(b'i');
+    out.extend_from_slice(s);
+    out.push(b'e');
+}
+
+/// Append a byte string `N:…`.
+#[inline]
+pub fn bytes(out: &mut Vec<u8>, b: &[u8]) {
+    let mut buf = itoa::Buffer::new();
+    let s = buf.format(b.len()).as_bytes();
+    out.reserve(s.len() + 1 + b.len());
+    out.extend_from_slice(s);
+    out.push(b':');
+    out.extend_from_slice(b);
+}
+
+/// Append `l`.
+#[inline]
+pub fn list_start(out: &mut Vec<u8>) {
+    out.push(b'l');
+}
+
+/// Append `d`.
+#[inline]
+pub fn dict_start(out: &mut Vec<u8>) {
+    out.push(b'd');
+}
+
+/// Append `e` (end of a list or dictionary).
+#[inline]
+pub fn end(out: &mut Vec<u8>) {
+    out.push(b'e');
+}
+
+/// Number of bytes `int(v)` writes.
+#[inline]
+pub fn int_len(v: i64) -> usize {
+    let mut buf = itoa::Buffer::new();
+    buf.format(v).len() + 2
+}
+
+/// Number of bytes `bytes(b)` writes for a string of `len` bytes.
+#[inline]
+pub fn bytes_len(len: usize) -> usize {
+    let mut digits = 1;
+    let mut n = len;
+    while n >= 10 {
+        n /= 10;
+        digits += 1;
+    }
+    digits + 1 + len
+}

@@ -1,0 +1,355 @@
+//! An owned (or input-borrowing) value tree for building and encoding.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::io;
+
+use crate::encode;
+use crate::error::Kind;
+use crate::value::Value;
+
+/// A bencode value tree. Byte strings are `Cow`, so a tree converted from a
+/// decoded [`Value`] borrows from the input, and [`Bencode::into_owned`]
+/// detaches it. Dictionaries are `BTreeMap`s: keys are always encoded in
+/// sorted order, so encoding is canonical.
+///
+/// Build one with the [`ben_map!`](crate::ben_map), [`ben_list!`](crate::ben_list),
+/// [`ben_bytes!`](crate::ben_bytes) and [`ben_int!`](crate::ben_int) macros.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Bencode<'a> {
+    /// An integer.
+    Int(i64),
+    /// An integer outside `i64`, as its decimal digits with optional `-`
+    /// (only from documents decoded with `max_int_digits` above 19).
+    BigInt(Cow<'a, [u8]>),
+    /// A byte string.
+    Bytes(Cow<'a, [u8]>),
+    /// A list.
+    List(Vec<Bencode<'a>>),
+    /// A dictionary.
+    Dict(BTreeMap<Cow<'a, [u8]>, Bencode<'a>>),
+}
+
+pub(crate) fn from_value<'a>(v: Value<'a, '_>) -> Bencode<'a> {
+    match v.kind() {
+        Kind::Int => match v.as_int() {
+            Some(i) => Bencode::Int(i),
+            None => Bencode::BigInt(Cow::Borrowed(v.int_digits().unwrap_or_default())),
+        },
+        Kind::Bytes => Bencode::Bytes(Cow::Borrowed(v.as_bytes().unwrap_or_default())),
+        Kind::List => Bencode::List(v.as_list().into_iter().flatten().map(from_value).collect()),
+        Kind::Dict => {
+            let mut m = BTreeMap::new();
+            for (k, val) in v.as_dict().into_iter().flatten() {
+                // Lenient documents may repeat a key: the first one wins, as in lookups.
+                m.entry(Cow::Borrowed(k)).or_insert_with(|| from_value(val));
+            }
+            Bencode::Dict(m)
+        }
+    }
+}
+
+impl<'a> Bencode<'a> {
+    /// The kind of value.
+    pub fn kind(&self) -> Kind {
+        match self {
+            Bencode::Int(_) | Bencode::BigInt(_) => Kind::Int,
+            Bencode::Bytes(_) => Kind::Bytes,
+            Bencode::List(_) => Kind::List,
+            Bencode::Dict(_) => Kind::Dict,
+        }
+    }
+
+    /// Detach from any borrowed input.
+    pub fn into_owned(self) -> Bencode<'static> {
+        match self {
+            Bencode::Int(i) => Bencode::Int(i),
+            Bencode::BigInt(d) => Bencode::BigInt(Cow::Owned(d.into_owned())),
+            Bencode::Bytes(b) => Bencode::Bytes(Cow::Owned(b.into_owned())),
+            Bencode::List(l) => Bencode::List(l.into_iter().map(Bencode::into_owned).collect()),
+            Bencode::Dict(d) => Bencode::Dict(
+                d.into_iter()
+                    .map(|(k, v)| (Cow::Owned(k.into_owned()), v.into_owned()))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// The integer.
+    pub fn as_int(&self) -> Option<i64> {
+        match self {
+            Bencode::Int(i) => Some(*i),
+            _ => None,
+        }
+    }
+
+    /// The byte string.
+    pub fn as_bytes(&self) -> Option<&[u8]> {
+        match self {
+            Bencode::Bytes(b) => Some(b),
+            _ => None,
+        }
+    }
+
+    /// The byte string as UTF-8.
+    pub fn as_str(&self) -> Option<&str> {
+        self.as_bytes().and_then(|b| std::str::from_utf8(b).ok())
+    }
+
+    /// The list.
+    pub fn as_list(&self) -> Option<&[Bencode<'a>]> {
+        match self {
+            Bencode::List(l) => Some(l),
+            _ => None,
+        }
+    }
+
+    /// The dictionary.
+    pub fn as_dict(&self) -> Option<&BTreeMap<Cow<'a, [u8]>, Bencode<'a>>> {
+        match self {
+            Bencode::Dict(d) => Some(d),
+            _ => None,
+        }
+    }
+
+    /// Mutable dictionary access.
+    pub fn as_dict_mut(&mut self) -> Option<&mut BTreeMap<Cow<'a, [u8]>, Bencode<'a>>> {
+        match self {
+            Bencode::Dict(d) => Some(d),
+            _ => None,
+        }
+    }
+
+    /// Look a key up in a dictionary.
+    pub fn get(&self, key: &[u8]) -> Option<&Bencode<'a>> {
+        self.as_dict()?.get(key)
+    }
+
+    /// Number of bytes [`Bencode::encode`] produces.
+    pub fn encoded_len(&self) -> usize {
+        match self {
+            Bencode::Int(i) => encode::int_len(*i),
+            Bencode::BigInt(d) => d.len() + 2,
+            Bencode::Bytes(b) => encode::bytes_len(b.len()),
+            Bencode::List(l) => 2 + l.iter().map(Bencode::encoded_len).sum::<usize>(),
+            Bencode::Dict(d) => {
+                2 + d
+                    .iter()
+                    .map(|(k, v)| encode::bytes_len(k.len()) + v.encoded_len())
+                    .sum::<usize>()
+            }
+        }
+    }
+
+    /// Encode canonically into a new vector.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.encoded_len());
+        self.encode_into(&mut out);
+        out
+    }
+
+    /// Append the canonical encoding to `out`.
+    pub fn encode_into(&self, out: &mut Vec<u8>) {
+        match self {
+            Bencode::Int(i) => encode::int(out, *i),
+            Bencode::BigInt(d) => {
+                out.push(b'i');
+                out.extend_from_slice(d);
+                out.push(b'e');
+            }
+            Bencode::Bytes(b) => encode::bytes(out, b),
+            Bencode::List(l) => {
+                out.push(b'l');
+                for v in l {
+                    v.encode_into(out);
+                }
+                out.push(b'e');
+            }
+            Bencode::Dict(d) => {
+                out.push(b'd');
+                for (k, v) in d {
+                    encode::bytes(out, k);
+                    v.encode_into(out);
+                }
+                out.push(b'e');
+            }
+        }
+    }
+
+    /// Write the canonical encoding to any writer (buffer it for many small writes).
+    pub fn write_to<W: io::Write>(&self, mut w: W) -> io::Result<()> {
+        // Encoding in memory first keeps the writer's calls few and large.
+        w.write_all(&self.encode())
+    }
+}
+
+impl std::fmt::Debug for Bencode<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Bencode::Int(i) => write!(f, "{i}"),
+            Bencode::BigInt(d) => write!(f, "{}", String::from_utf8_lossy(d)),
+            Bencode::Bytes(b) => match std::str::from_utf8(b) {
+                Ok(s) => write!(f, "{s:?}"),
+                Err(_) => write!(f, "<{}>", hex_short(b)),
+            },
+            Bencode::List(l) => f.debug_list().entries(l).finish(),
+            Bencode::Dict(d) => f
+                .debug_map()
+                .entries(d.iter().map(|(k, v)| (String::from_utf8_lossy(k), v)))
+                .finish(),
+        }
+    }
+}
+
+fn hex_short(b: &[u8]) -> String {
+    let mut s = String::new();
+    for x in b.iter().take(32) {
+        s.push_str(&format!("{x:02x}"));
+    }
+    if b.len() > 32 {
+        s.push_str(&format!("… {} bytes", b.len()));
+    }
+    s
+}
+
+macro_rules! from_int {
+    ($($t:ty),*) => {$(
+        impl From<$t> for Bencode<'_> {
+            fn from(v: $t) -> Self {
+                Bencode::Int(i64::from(v))
+            }
+        }
+    )*};
+}
+from_int!(i8, i16, i32, i64, u8, u16, u32, bool);
+
+impl TryFrom<u64> for Bencode<'_> {
+    type Error = std::num::TryFromIntError;
+    fn try_from(v: u64) -> Result<Self, Self::Error> {
+        Ok(Bencode::Int(i64::try_from(v)?))
+    }
+}
+
+impl TryFrom<usize> for Bencode<'_> {
+    type Error = std::num::TryFromIntError;
+    fn try_from(v: usize) -> Result<Self, Self::Error> {
+        Ok(Bencode::Int(i64::try_from(v)?))
+    }
+}
+
+impl<'a> From<&'a [u8]> for Bencode<'a> {
+    fn from(v: &'a [u8]) -> Self {
+        Bencode::Bytes(Cow::Borrowed(v))
+    }
+}
+impl<'a, const N: usize> From<&'a [u8; N]> for Bencode<'a> {
+    fn from(v: &'a [u8; N]) -> Self {
+        Bencode::Bytes(Cow::Borrowed(v))
+    }
+}
+impl<'a> From<&'a str> for Bencode<'a> {
+    fn from(v: &'a str) -> Self {
+        Bencode::Bytes(Cow::Borrowed(v.as_bytes()))
+    }
+}
+impl From<Vec<u8>> for Bencode<'_> {
+    fn from(v: Vec<u8>) -> Self {
+        Bencode::Bytes(Cow::Owned(v))
+    }
+}
+impl From<String> for Bencode<'_> {
+    fn from(v: String) -> Self {
+        Bencode::Bytes(Cow::Owned(v.into_bytes()))
+    }
+}
+impl<'a> From<Vec<Bencode<'a>>> for Bencode<'a> {
+    fn from(v: Vec<Bencode<'a>>) -> Self {
+        Bencode::List(v)
+    }
+}
+impl<'a> From<BTreeMap<Cow<'a, [u8]>, Bencode<'a>>> for Bencode<'a> {
+    fn from(v: BTreeMap<Cow<'a, [u8]>, Bencode<'a>>) -> Self {
+        Bencode::Dict(v)
+    }
+}
+
+/// Convert a key (string literal, byte string, `Vec<u8>`, `String`) into a dictionary key.
+#[doc(hidden)]
+pub fn key<'a, K: IntoKey<'a>>(k: K) -> Cow<'a, [u8]> {
+    k.into_key()
+}
+
+/// Types usable as dictionary keys in [`ben_map!`](crate::ben_map).
+pub trait IntoKey<'a> {
+    /// Convert into a key.
+    fn into_key(self) -> Cow<'a, [u8]>;
+}
+impl<'a> IntoKey<'a> for &'a str {
+    fn into_key(self) -> Cow<'a, [u8]> {
+        Cow::Borrowed(self.as_bytes())
+    }
+}
+impl<'a> IntoKey<'a> for &'a [u8] {
+    fn into_key(self) -> Cow<'a, [u8]> {
+        Cow::Borrowed(self)
+    }
+}
+impl<'a, const N: usize> IntoKey<'a> for &'a [u8; N] {
+    fn into_key(self) -> Cow<'a, [u8]> {
+        Cow::Borrowed(self)
+    }
+}
+impl<'a> IntoKey<'a> for Vec<u8> {
+    fn into_key(self) -> Cow<'a, [u8]> {
+        Cow::Owned(self)
+    }
+}
+impl<'a> IntoKey<'a> for String {
+    fn into_key(self) -> Cow<'a, [u8]> {
+        Cow::Owned(self.into_bytes())
+    }
+}
+
+/// Build a dictionary: `ben_map! { "key" => value, ... }`; values are anything
+/// that converts into [`Bencode`] (integers, `&str`, byte strings, other values).
+///
+/// ```
+/// use bip_bencode::{ben_map, ben_list, ben_int};
+/// let v = ben_map! { "z" => ben_int!(1), "a" => ben_list!["x", ben_int!(2)] };
+/// assert_eq!(v.encode(), b"d1:al1:xi2ee1:zi1ee");
+/// ```
+#[macro_export]
+macro_rules! ben_map {
+    ($($k:expr => $v:expr),* $(,)?) => {{
+        #[allow(unused_mut)]
+        let mut m = ::std::collections::BTreeMap::new();
+        $( m.insert($crate::owned::key($k), $crate::Bencode::from($v)); )*
+        $crate::Bencode::Dict(m)
+    }};
+}
+
+/// Build a list: `ben_list![a, b, ...]`.
+#[macro_export]
+macro_rules! ben_list {
+    ($($v:expr),* $(,)?) => {
+        $crate::Bencode::List(vec![$($crate::Bencode::from($v)),*])
+    };
+}
+
+/// Build a byte string from anything `AsRef<[u8]>` (copied).
+#[macro_export]
+macro_rules! ben_bytes {
+    ($v:expr) => {
+        $crate::Bencode::Bytes(::std::borrow::Cow::Owned(
+            ::std::convert::AsRef::<[u8]>::as_ref(&$v).to_vec(),
+        ))
+    };
+}
+
+/// Build an integer.
+#[macro_export]
+macro_rules! ben_int {
+    ($v:expr) => {
+        $crate::Bencode::Int(($v) as i64)
+    };
+}

@@ -1,0 +1,9 @@
+//! Shared helpers for the bip example tools (`cargo run --release --example NAME`).
+//!
+//! The tools themselves live next to this file as `[[example]]` targets.
+
+/// Print a one-line error to stderr and exit with `code`.
+pub fn fail(code: i32, msg: impl std::fmt::Display) -> ! {
+    eprintln!("error: {msg}");
+    std::process::exit(code)
+}
