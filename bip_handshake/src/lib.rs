@@ -1,0 +1,3 @@
+//! The BitTorrent handshake on tokio, and the trait discovery services feed peers into
+//!
+//! Work in progress.

@@ -1,0 +1,3 @@
+//! .torrent files (v1, v2, hybrid): parse, create with parallel hashing, verify, magnet links
+//!
+//! Work in progress.
