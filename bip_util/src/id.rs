@@ -392,7 +392,11 @@ impl NodeId {
     /// assert_eq!(me.bucket_index(&other), Some(42));
     /// assert_eq!(me.random_in_bucket(160, &mut rng), None);
     /// ```
-    pub fn random_in_bucket<R: RngCore + ?Sized>(&self, bucket: usize, rng: &mut R) -> Option<NodeId> {
+    pub fn random_in_bucket<R: RngCore + ?Sized>(
+        &self,
+        bucket: usize,
+        rng: &mut R,
+    ) -> Option<NodeId> {
         if bucket >= ID_BITS {
             return None;
         }

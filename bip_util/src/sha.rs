@@ -1,8 +1,9 @@
 //! SHA-1 and SHA-256 helpers.
 //!
-//! One-shot functions for the common case ([`sha1`], [`sha256`]) and re-exports of the RustCrypto
-//! incremental hashers ([`Sha1`], [`Sha256`] and the [`Digest`] trait), so that downstream crates
-//! hash pieces and info dictionaries without depending on `sha1`/`sha2` themselves.
+//! One-shot functions for the common case ([`sha1()`], [`sha256()`]) and re-exports of the
+//! RustCrypto incremental hashers ([`Sha1`], [`Sha256`] and the [`Digest`] trait), so that
+//! downstream crates hash pieces and info dictionaries without depending on `sha1`/`sha2`
+//! themselves.
 //!
 //! # Back end
 //!
