@@ -73,10 +73,12 @@ pub(crate) struct Token {
     pub(crate) hdr: u16,
 }
 
+/// An open container, saved when a child container opens: its token, and its
+/// parsing state and previous key to restore when the child ends.
 #[derive(Debug, Clone, Copy)]
 struct Frame {
     tok: u32,
-    /// 0 = list, 1 = dict expecting key, 2 = dict expecting value
+    /// LIST, DICT_KEY, DICT_VALUE or TOP (the parent of the top-level value)
     state: u8,
     /// previous key of this dictionary (data start, data end); start == u32::MAX = none
     prev_key: (u32, u32),
@@ -85,6 +87,8 @@ struct Frame {
 const LIST: u8 = 0;
 const DICT_KEY: u8 = 1;
 const DICT_VALUE: u8 = 2;
+const TOP: u8 = 3;
+const NO_KEY: (u32, u32) = (u32::MAX, 0);
 
 /// A configured decoder. Cheap to create; reuse one (with
 /// [`Decoder::recycle`]) to decode many messages without allocating.
@@ -213,11 +217,18 @@ impl Decoder {
         let stack = &mut self.stack;
         stack.clear();
         tokens.clear();
-        // Rough guess: one token per 8 input bytes; grows as needed.
+        // Rough guess: one token per 8 input bytes; grows as needed. A
+        // recycled tape usually has the capacity already.
         tokens.reserve((input.len() / 8).min(1 << 20) + 2);
         let len = input.len();
         let mut pos = 0usize;
         let mut items = 0usize;
+        // The innermost open container's state and previous key live in
+        // registers; the stack keeps the enclosing containers' copies.
+        let mut state = TOP;
+        let mut prev_key: (u32, u32) = NO_KEY;
+        // Integers this short take the fast path (they fit in i64).
+        let fast_digits = limits.max_int_digits.min(18);
 
         macro_rules! err {
             ($k:expr, $o:expr) => {
@@ -230,18 +241,13 @@ impl Decoder {
             let Some(&c) = input.get(pos) else {
                 err!(E::Unterminated, pos)
             };
-            // Dictionary state: keys must be strings.
-            let top_state = match stack.last() {
-                Some(f) => f.state,
-                None => LIST,
-            };
             if c == b'e' {
+                if state == DICT_VALUE {
+                    err!(E::MissingValue, pos)
+                }
                 let Some(frame) = stack.pop() else {
                     err!(E::UnexpectedChar(c), pos)
                 };
-                if frame.state == DICT_VALUE {
-                    err!(E::MissingValue, pos)
-                }
                 let end_idx = tokens.len() as u32;
                 tokens.push(Token {
                     start: pos as u32,
@@ -250,6 +256,8 @@ impl Decoder {
                     hdr: 0,
                 });
                 tokens[frame.tok as usize].next = end_idx + 1;
+                state = frame.state;
+                prev_key = frame.prev_key;
                 pos += 1;
             } else {
                 items += 1;
@@ -257,118 +265,102 @@ impl Decoder {
                     err!(E::ItemLimit, pos)
                 }
                 let idx = tokens.len() as u32;
-                match c {
-                    b'0'..=b'9' => {
-                        // String: length digits, ':' and data.
-                        let start = pos;
-                        let mut p = pos;
-                        let mut n: u64 = 0;
-                        while p < len && input[p].is_ascii_digit() {
-                            n = n * 10 + u64::from(input[p] - b'0');
-                            if n > u32::MAX as u64 {
-                                err!(E::LengthOverflow, start)
-                            }
-                            p += 1;
+                if c.is_ascii_digit() {
+                    // String: length digits, ':' and data. Fast paths for
+                    // 1- and 2-digit lengths (keys, path components, ids).
+                    let start = pos;
+                    let (n, hdr) = match input[pos..] {
+                        [_, b':', ..] => (usize::from(c - b'0'), 2),
+                        [_, d1 @ b'0'..=b'9', b':', ..] if c != b'0' => {
+                            (usize::from(c - b'0') * 10 + usize::from(d1 - b'0'), 3)
                         }
-                        if p >= len {
-                            err!(E::Unterminated, p)
-                        }
-                        if input[p] != b':' {
-                            err!(E::InvalidLength, p)
-                        }
-                        if c == b'0' && p - start > 1 {
-                            if lenient {
-                                faults.push(SoftFault {
-                                    kind: SoftFaultKind::LeadingZeroLength,
-                                    offset: start,
-                                });
-                            } else {
-                                err!(E::LeadingZeroLength, start)
-                            }
-                        }
-                        let hdr = p + 1 - start;
-                        if hdr > u16::MAX as usize {
-                            err!(E::LengthOverflow, start)
-                        }
-                        let data = p + 1;
-                        if n as usize > len - data {
-                            err!(E::LengthPastEnd, start)
-                        }
-                        let end = data + n as usize;
-                        if top_state == DICT_KEY {
-                            let frame = stack.last_mut().expect("dict frame");
-                            let (ps, pe) = frame.prev_key;
-                            if ps != u32::MAX {
-                                let prev = &input[ps as usize..pe as usize];
-                                let key = &input[data..end];
-                                if key <= prev {
-                                    let kind = if key == prev {
-                                        SoftFaultKind::DuplicateKey
-                                    } else {
-                                        SoftFaultKind::UnsortedKey
-                                    };
-                                    if lenient {
-                                        faults.push(SoftFault {
-                                            kind,
-                                            offset: start,
-                                        });
-                                    } else {
-                                        err!(kind.as_error_kind(), start)
-                                    }
+                        _ => string_header(input, start, lenient, faults)?,
+                    };
+                    let data = start + hdr;
+                    if n > len - data {
+                        err!(E::LengthPastEnd, start)
+                    }
+                    let end = data + n;
+                    if state == DICT_KEY {
+                        if prev_key.0 != u32::MAX {
+                            let prev = &input[prev_key.0 as usize..prev_key.1 as usize];
+                            let key = &input[data..end];
+                            // Most keys differ from the previous one in
+                            // their first byte: decide without memcmp.
+                            let ordered = match (key.first(), prev.first()) {
+                                (Some(a), Some(b)) if a != b => a > b,
+                                _ => key > prev,
+                            };
+                            if !ordered {
+                                let kind = if key == prev {
+                                    SoftFaultKind::DuplicateKey
+                                } else {
+                                    SoftFaultKind::UnsortedKey
+                                };
+                                if lenient {
+                                    faults.push(SoftFault {
+                                        kind,
+                                        offset: start,
+                                    });
+                                } else {
+                                    err!(kind.as_error_kind(), start)
                                 }
                             }
-                            frame.prev_key = (data as u32, end as u32);
-                            frame.state = DICT_VALUE;
-                        } else if top_state == DICT_VALUE {
-                            stack.last_mut().expect("dict frame").state = DICT_KEY;
                         }
-                        tokens.push(Token {
-                            start: start as u32,
-                            next: idx + 1,
-                            tag: Tag::Bytes,
-                            hdr: hdr as u16,
-                        });
-                        pos = end;
+                        prev_key = (data as u32, end as u32);
+                        state = DICT_VALUE;
+                    } else if state == DICT_VALUE {
+                        state = DICT_KEY;
                     }
-                    _ if top_state == DICT_KEY => err!(E::NonStringKey, pos),
-                    b'i' => {
-                        let start = pos;
-                        pos = self::int(input, pos, lenient, &limits, faults)?;
-                        if top_state == DICT_VALUE {
-                            stack.last_mut().expect("dict frame").state = DICT_KEY;
-                        }
-                        tokens.push(Token {
-                            start: start as u32,
-                            next: idx + 1,
-                            tag: Tag::Int,
-                            hdr: 0,
-                        });
+                    tokens.push(Token {
+                        start: start as u32,
+                        next: idx + 1,
+                        tag: Tag::Bytes,
+                        hdr: hdr as u16,
+                    });
+                    pos = end;
+                } else if state == DICT_KEY {
+                    err!(E::NonStringKey, pos)
+                } else if c == b'i' {
+                    let start = pos;
+                    pos = int_fast(input, pos, fast_digits)
+                        .map_or_else(|| self::int(input, start, lenient, &limits, faults), Ok)?;
+                    if state == DICT_VALUE {
+                        state = DICT_KEY;
                     }
-                    b'l' | b'd' => {
-                        if stack.len() >= limits.max_depth {
-                            err!(E::DepthLimit, pos)
-                        }
-                        if top_state == DICT_VALUE {
-                            stack.last_mut().expect("dict frame").state = DICT_KEY;
-                        }
-                        let dict = c == b'd';
-                        tokens.push(Token {
-                            start: pos as u32,
-                            next: 0,
-                            tag: if dict { Tag::Dict } else { Tag::List },
-                            hdr: 0,
-                        });
-                        stack.push(Frame {
-                            tok: idx,
-                            state: if dict { DICT_KEY } else { LIST },
-                            prev_key: (u32::MAX, 0),
-                        });
-                        pos += 1;
+                    tokens.push(Token {
+                        start: start as u32,
+                        next: idx + 1,
+                        tag: Tag::Int,
+                        hdr: 0,
+                    });
+                } else if c == b'l' || c == b'd' {
+                    if stack.len() >= limits.max_depth {
+                        err!(E::DepthLimit, pos)
                     }
-                    _ => err!(E::UnexpectedChar(c), pos),
+                    if state == DICT_VALUE {
+                        state = DICT_KEY;
+                    }
+                    let dict = c == b'd';
+                    tokens.push(Token {
+                        start: pos as u32,
+                        next: 0,
+                        tag: if dict { Tag::Dict } else { Tag::List },
+                        hdr: 0,
+                    });
+                    stack.push(Frame {
+                        tok: idx,
+                        state,
+                        prev_key,
+                    });
+                    state = if dict { DICT_KEY } else { LIST };
+                    prev_key = NO_KEY;
+                    pos += 1;
+                } else {
+                    err!(E::UnexpectedChar(c), pos)
                 }
             }
-            if stack.is_empty() {
+            if state == TOP {
                 break;
             }
         }
@@ -383,6 +375,68 @@ impl Decoder {
             hdr: 0,
         });
         Ok(pos)
+    }
+}
+
+/// Parse a string header `N:` at `start` (a digit) in the general case;
+/// returns (length, header length).
+#[cold]
+fn string_header(
+    input: &[u8],
+    start: usize,
+    lenient: bool,
+    faults: &mut Vec<SoftFault>,
+) -> Result<(usize, usize), DecodeError> {
+    let len = input.len();
+    let mut p = start;
+    let mut n: u64 = 0;
+    while p < len && input[p].is_ascii_digit() {
+        n = n * 10 + u64::from(input[p] - b'0');
+        if n > u32::MAX as u64 {
+            return Err(DecodeError::new(E::LengthOverflow, start));
+        }
+        p += 1;
+    }
+    if p >= len {
+        return Err(DecodeError::new(E::Unterminated, p));
+    }
+    if input[p] != b':' {
+        return Err(DecodeError::new(E::InvalidLength, p));
+    }
+    if input[start] == b'0' && p - start > 1 {
+        if lenient {
+            faults.push(SoftFault {
+                kind: SoftFaultKind::LeadingZeroLength,
+                offset: start,
+            });
+        } else {
+            return Err(DecodeError::new(E::LeadingZeroLength, start));
+        }
+    }
+    let hdr = p + 1 - start;
+    if hdr > u16::MAX as usize {
+        return Err(DecodeError::new(E::LengthOverflow, start));
+    }
+    Ok((n as usize, hdr))
+}
+
+/// The common integer: non-negative, canonical, at most `max` (<= 18) digits
+/// (so it fits in `i64`). Returns the offset after its `e`, or
+/// `None` for anything else (the general path then validates it).
+#[inline]
+fn int_fast(input: &[u8], start: usize, max: usize) -> Option<usize> {
+    let rest = input.get(start + 1..)?;
+    match rest {
+        [b'0', b'e', ..] => Some(start + 3),
+        [b'1'..=b'9', tail @ ..] => {
+            let digits = 1 + tail
+                .iter()
+                .take(18)
+                .take_while(|d| d.is_ascii_digit())
+                .count();
+            (digits <= max && rest.get(digits) == Some(&b'e')).then_some(start + 2 + digits)
+        }
+        _ => None,
     }
 }
 
@@ -506,4 +560,97 @@ pub fn decode(input: &[u8]) -> Result<Document<'_>, DecodeError> {
 /// Decode leniently (libtorrent's tolerance), default limits, no trailing data.
 pub fn decode_lenient(input: &[u8]) -> Result<Document<'_>, DecodeError> {
     Decoder::lenient().decode(input)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // The fast paths (1- and 2-digit string headers, short canonical
+    // integers) must agree with the general ones at their edges.
+    #[test]
+    fn fast_path_edges() {
+        let d = decode(b"l0:1:a10:0123456789100:").unwrap_err();
+        assert_eq!(d.kind, E::LengthPastEnd);
+        let doc = decode(b"l0:1:a10:0123456789e").unwrap();
+        let l: Vec<_> = doc.root().as_list().unwrap().iter().collect();
+        assert_eq!(l[0].as_bytes(), Some(&b""[..]));
+        assert_eq!(l[1].as_bytes(), Some(&b"a"[..]));
+        assert_eq!(l[2].as_bytes(), Some(&b"0123456789"[..]));
+        assert_eq!(decode(b"01:a").unwrap_err().kind, E::LeadingZeroLength);
+        assert_eq!(decode(b"00:").unwrap_err().kind, E::LeadingZeroLength);
+        assert_eq!(decode(b"1:").unwrap_err().kind, E::LengthPastEnd);
+        assert_eq!(decode(b"12").unwrap_err().kind, E::Unterminated);
+        for (input, want) in [
+            (&b"i0e"[..], Some(0i64)),
+            (b"i7e", Some(7)),
+            (b"i999999999999999999e", Some(999_999_999_999_999_999)),
+            (b"i-999999999999999999e", Some(-999_999_999_999_999_999)),
+            (b"i9223372036854775807e", Some(i64::MAX)),
+            (b"i-9223372036854775808e", Some(i64::MIN)),
+        ] {
+            let doc = decode(input).unwrap();
+            assert_eq!(doc.root().as_int(), want, "{input:?}");
+        }
+        assert_eq!(
+            decode(b"i9223372036854775808e").unwrap_err().kind,
+            E::IntOverflow
+        );
+        assert_eq!(decode(b"i01e").unwrap_err().kind, E::LeadingZero);
+        assert_eq!(decode(b"i12").unwrap_err().kind, E::Unterminated);
+        assert_eq!(decode(b"i12x").unwrap_err().kind, E::InvalidInt);
+        // The fast path respects a narrow max_int_digits.
+        let mut dec = Decoder::new().max_int_digits(2);
+        assert!(dec.decode(b"i99e").is_ok());
+        assert_eq!(dec.decode(b"i100e").unwrap_err().kind, E::IntOverflow);
+        // Keys: first-byte shortcut and full comparison.
+        assert!(decode(b"d2:abi1e2:aci2e1:bi3ee").is_ok());
+        assert_eq!(
+            decode(b"d2:aci1e2:abi2ee").unwrap_err().kind,
+            E::UnsortedKeys
+        );
+        assert_eq!(decode(b"d1:bi1e1:ai2ee").unwrap_err().kind, E::UnsortedKeys);
+        assert_eq!(decode(b"d1:ai1e1:ai2ee").unwrap_err().kind, E::DuplicateKey);
+        assert_eq!(decode(b"d1:ai1e0:i2ee").unwrap_err().kind, E::UnsortedKeys);
+        // Nested containers restore the parent's state and previous key.
+        assert!(decode(b"d1:ad1:zi1ee1:bli1eee").is_ok());
+        assert_eq!(
+            decode(b"d1:bd1:zi1ee1:ali1eee").unwrap_err().kind,
+            E::UnsortedKeys
+        );
+        assert_eq!(
+            decode(b"d1:ad1:zi1eee1:b").unwrap_err().kind,
+            E::TrailingData
+        );
+        assert_eq!(decode(b"e").unwrap_err().kind, E::UnexpectedChar(b'e'));
+        assert_eq!(decode(b"d1:ae").unwrap_err().kind, E::MissingValue);
+    }
+
+    #[test]
+    fn encoded_len_matches_encoding() {
+        for v in [
+            0i64,
+            9,
+            10,
+            99,
+            100,
+            999,
+            1000,
+            -1,
+            -10,
+            -1000,
+            i64::MAX,
+            i64::MIN,
+        ] {
+            let mut out = Vec::new();
+            crate::encode::int(&mut out, v);
+            assert_eq!(crate::encode::int_len(v), out.len(), "{v}");
+        }
+        for n in [0usize, 9, 10, 99, 100, 999, 1000, 12345] {
+            let mut out = Vec::new();
+            crate::encode::bytes(&mut out, &vec![b'x'; n]);
+            assert_eq!(crate::encode::bytes_len(n), out.len(), "{n}");
+            assert_eq!(out[..out.len() - n], *format!("{n}:").as_bytes());
+        }
+    }
 }

@@ -26,11 +26,22 @@ pub fn int(out: &mut Vec<u8>, v: i64) {
 /// Append a byte string `N:…`.
 #[inline]
 pub fn bytes(out: &mut Vec<u8>, b: &[u8]) {
-    let mut buf = itoa::Buffer::new();
-    let s = buf.format(b.len()).as_bytes();
-    out.reserve(s.len() + 1 + b.len());
-    out.extend_from_slice(s);
-    out.push(b':');
+    let n = b.len();
+    // Keys, path components, ids and tokens have 1- or 2-digit lengths:
+    // write those headers directly; itoa for the rest.
+    if n < 10 {
+        out.reserve(2 + n);
+        out.extend_from_slice(&[b'0' + n as u8, b':']);
+    } else if n < 100 {
+        out.reserve(3 + n);
+        out.extend_from_slice(&[b'0' + (n / 10) as u8, b'0' + (n % 10) as u8, b':']);
+    } else {
+        let mut buf = itoa::Buffer::new();
+        let s = buf.format(n).as_bytes();
+        out.reserve(s.len() + 1 + n);
+        out.extend_from_slice(s);
+        out.push(b':');
+    }
     out.extend_from_slice(b);
 }
 
@@ -52,21 +63,29 @@ pub fn end(out: &mut Vec<u8>) {
     out.push(b'e');
 }
 
+/// Number of decimal digits of `n`.
+#[inline]
+fn digits(n: u64) -> usize {
+    // Short values (lengths of keys and names) by comparison; ilog10 costs more.
+    if n < 10 {
+        1
+    } else if n < 100 {
+        2
+    } else if n < 1000 {
+        3
+    } else {
+        n.ilog10() as usize + 1
+    }
+}
+
 /// Number of bytes `int(v)` writes.
 #[inline]
 pub fn int_len(v: i64) -> usize {
-    let mut buf = itoa::Buffer::new();
-    buf.format(v).len() + 2
+    usize::from(v < 0) + digits(v.unsigned_abs()) + 2
 }
 
 /// Number of bytes `bytes(b)` writes for a string of `len` bytes.
 #[inline]
 pub fn bytes_len(len: usize) -> usize {
-    let mut digits = 1;
-    let mut n = len;
-    while n >= 10 {
-        n /= 10;
-        digits += 1;
-    }
-    digits + 1 + len
+    digits(len as u64) + 1 + len
 }

@@ -47,6 +47,13 @@ mod error;
 pub mod owned;
 mod value;
 
+#[cfg(feature = "serde")]
+pub mod serde;
+#[cfg(feature = "serde")]
+pub use crate::serde::{
+    from_bytes, from_bytes_lenient, from_bytes_with, from_value, to_vec, to_writer, RawValue,
+};
+
 pub use decode::{decode, decode_lenient, Decoder, Document, Limits, Mode};
 pub use error::{
     AccessError, DecodeError, DecodeErrorKind, Expected, Kind, SoftFault, SoftFaultKind,

@@ -91,8 +91,15 @@ impl<'a, 'd> Value<'a, 'd> {
             Some((b'-', rest)) => (true, rest),
             _ => (false, d),
         };
-        // Digits were validated by the decoder; accumulate negatively so that
-        // i64::MIN parses.
+        // Digits were validated by the decoder. Up to 18 digits cannot
+        // overflow: no checks.
+        if digits.len() <= 18 {
+            let v = digits
+                .iter()
+                .fold(0i64, |v, &c| v * 10 + i64::from(c - b'0'));
+            return Some(if neg { -v } else { v });
+        }
+        // Longer: accumulate negatively so that i64::MIN parses.
         let mut v: i64 = 0;
         for &c in digits {
             v = v.checked_mul(10)?.checked_sub(i64::from(c - b'0'))?;

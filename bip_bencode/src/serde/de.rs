@@ -1,0 +1,935 @@
+//! The single-pass serde `Deserializer`: recursive descent straight over the
+//! input bytes, no tape.
+
+use ::serde::de::{self, DeserializeSeed, Unexpected, Visitor};
+use ::serde::forward_to_deserialize_any;
+
+use super::error::{Error, Unsupported};
+use super::raw::RAW_VALUE_TOKEN;
+use crate::{DecodeErrorKind as E, Decoder, Limits, Mode};
+
+type Result<T> = std::result::Result<T, Error>;
+
+/// A serde deserializer that reads bencode directly from a byte slice in one
+/// pass, borrowing byte strings and strings from the input.
+///
+/// It applies the same rules as [`Decoder`] (strict mode rejects
+/// non-canonical input: unsorted or duplicate keys, leading zeros, `-0`) and
+/// the same [`Limits`] (nesting depth, item count, integer width), with the
+/// same [`DecodeErrorKind`](crate::DecodeErrorKind)s and offsets. Lenient mode
+/// accepts what the lenient tape decoder accepts but does not list the soft
+/// faults. Nesting is handled by recursion, bounded by
+/// [`Limits::max_depth`].
+///
+/// ```
+/// use bip_bencode::serde::Deserializer;
+/// use serde::Deserialize;
+///
+/// #[derive(Deserialize)]
+/// struct Msg<'a> { t: &'a str, y: &'a str }
+///
+/// let input = b"d1:t2:aa1:y1:qe<payload>";
+/// let mut de = Deserializer::new(input);
+/// let msg = Msg::deserialize(&mut de)?;
+/// assert_eq!((msg.t, msg.y), ("aa", "q"));
+/// assert_eq!(de.remaining(), b"<payload>");
+/// # Ok::<(), bip_bencode::serde::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Deserializer<'de> {
+    input: &'de [u8],
+    pos: usize,
+    lenient: bool,
+    limits: Limits,
+    depth: usize,
+    items: usize,
+    /// `limits.max_items == usize::MAX`: skip counting.
+    items_unlimited: bool,
+}
+
+enum Int {
+    I(i64),
+    U(u64),
+}
+
+impl<'de> Deserializer<'de> {
+    /// A strict deserializer with default limits, positioned at the start of
+    /// `input`.
+    pub fn new(input: &'de [u8]) -> Self {
+        Deserializer {
+            input,
+            pos: 0,
+            lenient: false,
+            limits: Limits::default(),
+            depth: 0,
+            items: 0,
+            items_unlimited: true,
+        }
+    }
+
+    /// A deserializer with the mode and limits of `decoder`.
+    pub fn from_decoder(decoder: &Decoder, input: &'de [u8]) -> Self {
+        Self::new(input)
+            .mode(decoder.get_mode())
+            .limits(*decoder.get_limits())
+    }
+
+    /// Set the mode.
+    pub fn mode(mut self, mode: Mode) -> Self {
+        self.lenient = mode == Mode::Lenient;
+        self
+    }
+
+    /// Set the limits.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self.items_unlimited = limits.max_items == usize::MAX;
+        self
+    }
+
+    /// The current byte offset in the input.
+    pub fn offset(&self) -> usize {
+        self.pos
+    }
+
+    /// The input not consumed yet.
+    pub fn remaining(&self) -> &'de [u8] {
+        &self.input[self.pos..]
+    }
+
+    /// Check that the whole input was consumed
+    /// ([`DecodeErrorKind::TrailingData`](crate::DecodeErrorKind::TrailingData) otherwise).
+    pub fn end(&self) -> Result<()> {
+        if self.pos != self.input.len() {
+            return Err(Error::decode(E::TrailingData, self.pos));
+        }
+        Ok(())
+    }
+
+    /// Checks done once before the first value.
+    pub(crate) fn check_input(&self) -> Result<()> {
+        if self.input.len() >= u32::MAX as usize {
+            return Err(Error::decode(E::InputTooLarge, 0));
+        }
+        if self.input.is_empty() {
+            return Err(Error::decode(E::EmptyInput, 0));
+        }
+        Ok(())
+    }
+
+    #[inline(always)]
+    fn peek(&self) -> Result<u8> {
+        match self.input.get(self.pos) {
+            Some(&c) => Ok(c),
+            None if self.input.is_empty() => Err(Error::decode(E::EmptyInput, 0)),
+            None => Err(Error::decode(E::Unterminated, self.pos)),
+        }
+    }
+
+    #[inline(always)]
+    fn count_item(&mut self) -> Result<()> {
+        if self.items_unlimited {
+            return Ok(());
+        }
+        self.items += 1;
+        if self.items > self.limits.max_items {
+            return Err(Error::decode(E::ItemLimit, self.pos));
+        }
+        Ok(())
+    }
+
+    /// Open a list or dictionary (the `l`/`d` at `pos`).
+    #[inline]
+    fn enter(&mut self) -> Result<()> {
+        if self.depth >= self.limits.max_depth {
+            return Err(Error::decode(E::DepthLimit, self.pos));
+        }
+        self.count_item()?;
+        self.depth += 1;
+        self.pos += 1;
+        Ok(())
+    }
+
+    /// Close a list or dictionary: expects its `e` at `pos`.
+    #[inline]
+    fn leave(&mut self) -> Result<()> {
+        match self.peek()? {
+            b'e' => {
+                self.pos += 1;
+                self.depth -= 1;
+                Ok(())
+            }
+            c => Err(Error::decode(E::UnexpectedChar(c), self.pos)),
+        }
+    }
+
+    /// A byte string; `pos` is at its first length digit.
+    #[inline(always)]
+    fn parse_bytes(&mut self) -> Result<&'de [u8]> {
+        self.count_item()?;
+        let input = self.input;
+        let start = self.pos;
+        let mut p = start;
+        let mut n: u64 = 0;
+        // At most 10 digits here, so `n` cannot overflow; longer lengths
+        // (leading zeros or overflow) take the slow path.
+        while let Some(&c) = input.get(p) {
+            let d = c.wrapping_sub(b'0');
+            if d > 9 || p - start >= 10 {
+                break;
+            }
+            n = n * 10 + u64::from(d);
+            p += 1;
+        }
+        match input.get(p) {
+            Some(b':') => {}
+            Some(c) if c.is_ascii_digit() => return self.parse_bytes_slow(),
+            Some(_) => return Err(Error::decode(E::InvalidLength, p)),
+            None => return Err(Error::decode(E::Unterminated, p)),
+        }
+        if n > u64::from(u32::MAX) {
+            return Err(Error::decode(E::LengthOverflow, start));
+        }
+        if input[start] == b'0' && p - start > 1 && !self.lenient {
+            return Err(Error::decode(E::LeadingZeroLength, start));
+        }
+        let data = p + 1;
+        let n = n as usize;
+        if n > input.len() - data {
+            return Err(Error::decode(E::LengthPastEnd, start));
+        }
+        self.pos = data + n;
+        Ok(&input[data..data + n])
+    }
+
+    /// [`Self::parse_bytes`] for length prefixes of more than 10 digits
+    /// (the item is already counted).
+    #[cold]
+    #[inline(never)]
+    fn parse_bytes_slow(&mut self) -> Result<&'de [u8]> {
+        let input = self.input;
+        let len = input.len();
+        let start = self.pos;
+        let mut p = start;
+        let mut n: u64 = 0;
+        while p < len && input[p].is_ascii_digit() {
+            n = n * 10 + u64::from(input[p] - b'0');
+            if n > u64::from(u32::MAX) {
+                return Err(Error::decode(E::LengthOverflow, start));
+            }
+            p += 1;
+        }
+        if p >= len {
+            return Err(Error::decode(E::Unterminated, p));
+        }
+        if input[p] != b':' {
+            return Err(Error::decode(E::InvalidLength, p));
+        }
+        if input[start] == b'0' && p - start > 1 && !self.lenient {
+            return Err(Error::decode(E::LeadingZeroLength, start));
+        }
+        if p + 1 - start > u16::MAX as usize {
+            return Err(Error::decode(E::LengthOverflow, start));
+        }
+        let data = p + 1;
+        let n = n as usize;
+        if n > len - data {
+            return Err(Error::decode(E::LengthPastEnd, start));
+        }
+        self.pos = data + n;
+        Ok(&input[data..data + n])
+    }
+
+    /// An integer; `pos` is at its `i`.
+    #[inline]
+    fn parse_int(&mut self) -> Result<Int> {
+        self.count_item()?;
+        let input = self.input;
+        let len = input.len();
+        let start = self.pos;
+        let mut p = start + 1;
+        let neg = p < len && input[p] == b'-';
+        if neg {
+            p += 1;
+        }
+        let ds = p;
+        let mut mag: u64 = 0;
+        let mut overflow = false;
+        while p < len && input[p].is_ascii_digit() {
+            match mag
+                .checked_mul(10)
+                .and_then(|m| m.checked_add(u64::from(input[p] - b'0')))
+            {
+                Some(m) => mag = m,
+                None => overflow = true,
+            }
+            p += 1;
+        }
+        if p >= len {
+            return Err(Error::decode(E::Unterminated, p));
+        }
+        if input[p] != b'e' || p == ds {
+            return Err(Error::decode(E::InvalidInt, p));
+        }
+        if input[ds] == b'0' && !self.lenient {
+            if p - ds > 1 {
+                return Err(Error::decode(E::LeadingZero, start));
+            }
+            if neg {
+                return Err(Error::decode(E::NegativeZero, start));
+            }
+        }
+        let max_digits = self.limits.max_int_digits;
+        if p - ds > max_digits {
+            let lead = input[ds..p].iter().take_while(|&&d| d == b'0').count();
+            if p - ds - lead > max_digits {
+                return Err(Error::decode(E::IntOverflow, start));
+            }
+        }
+        if overflow {
+            return Err(Error::decode(E::IntOverflow, start));
+        }
+        let v = if neg {
+            if mag > 1 << 63 {
+                return Err(Error::decode(E::IntOverflow, start));
+            }
+            Int::I((mag as i64).wrapping_neg())
+        } else if mag <= i64::MAX as u64 {
+            Int::I(mag as i64)
+        } else if max_digits > 19 {
+            Int::U(mag)
+        } else {
+            return Err(Error::decode(E::IntOverflow, start));
+        };
+        self.pos = p + 1;
+        Ok(v)
+    }
+
+    /// Read a dictionary key (or the dictionary's end, leaving `pos` at the
+    /// `e`), checking the order against `prev` in strict mode.
+    #[inline(always)]
+    fn parse_key(&mut self, prev: &mut Option<&'de [u8]>) -> Result<Option<&'de [u8]>> {
+        match self.peek()? {
+            b'e' => Ok(None),
+            b'0'..=b'9' => {
+                let start = self.pos;
+                let key = self.parse_bytes()?;
+                if let (Some(p), false) = (*prev, self.lenient) {
+                    if !key_after(key, p) {
+                        let kind = if key == p {
+                            E::DuplicateKey
+                        } else {
+                            E::UnsortedKeys
+                        };
+                        return Err(Error::decode(kind, start));
+                    }
+                }
+                *prev = Some(key);
+                if self.input.get(self.pos) == Some(&b'e') {
+                    return Err(Error::decode(E::MissingValue, self.pos));
+                }
+                Ok(Some(key))
+            }
+            _ => Err(Error::decode(E::NonStringKey, self.pos)),
+        }
+    }
+
+    /// Skip one value, validating it.
+    fn skip_value(&mut self) -> Result<()> {
+        match self.peek()? {
+            b'i' => self.parse_int().map(drop),
+            b'0'..=b'9' => self.parse_bytes().map(drop),
+            b'l' => {
+                self.enter()?;
+                while self.peek()? != b'e' {
+                    self.skip_value()?;
+                }
+                self.leave()
+            }
+            b'd' => {
+                self.enter()?;
+                let mut prev = None;
+                while self.parse_key(&mut prev)?.is_some() {
+                    self.skip_value()?;
+                }
+                self.leave()
+            }
+            c => Err(Error::decode(E::UnexpectedChar(c), self.pos)),
+        }
+    }
+
+    /// The value at `pos` was of the wrong type for `exp`.
+    #[cold]
+    fn invalid_type(&self, exp: &dyn de::Expected) -> Error {
+        let unexp = match self.peek() {
+            Ok(b'i') => Unexpected::Other("integer"),
+            Ok(b'0'..=b'9') => Unexpected::Other("byte string"),
+            Ok(b'l') => Unexpected::Seq,
+            Ok(b'd') => Unexpected::Map,
+            Ok(c) => return Error::decode(E::UnexpectedChar(c), self.pos),
+            Err(e) => return e,
+        };
+        <Error as de::Error>::invalid_type(unexp, exp).at(self.pos)
+    }
+
+    #[inline(always)]
+    fn int_for(&mut self, exp: &dyn de::Expected) -> Result<Int> {
+        match self.peek()? {
+            b'i' => self.parse_int(),
+            _ => Err(self.invalid_type(exp)),
+        }
+    }
+
+    #[inline(always)]
+    fn bytes_for(&mut self, exp: &dyn de::Expected) -> Result<&'de [u8]> {
+        match self.peek()? {
+            b'0'..=b'9' => self.parse_bytes(),
+            _ => Err(self.invalid_type(exp)),
+        }
+    }
+
+    #[inline(always)]
+    fn str_for(&mut self, exp: &dyn de::Expected) -> Result<&'de str> {
+        let start = self.pos;
+        let b = self.bytes_for(exp)?;
+        std::str::from_utf8(b)
+            .map_err(|_| <Error as de::Error>::invalid_value(Unexpected::Bytes(b), exp).at(start))
+    }
+}
+
+/// `key > prev` in byte order; decides on the first byte when it can (most
+/// neighbouring keys differ there) to avoid a `memcmp` call.
+#[inline(always)]
+fn key_after(key: &[u8], prev: &[u8]) -> bool {
+    match (key.first(), prev.first()) {
+        (Some(a), Some(b)) if a != b => a > b,
+        _ => key > prev,
+    }
+}
+
+/// Visit an integer with the right `visit_*` for its sign and size.
+fn visit_int<'de, V: Visitor<'de>>(v: Int, visitor: V) -> Result<V::Value> {
+    match v {
+        Int::I(i) => visitor.visit_i64(i),
+        Int::U(u) => visitor.visit_u64(u),
+    }
+}
+
+macro_rules! deserialize_int {
+    ($($method:ident => $ty:ty, $visit:ident;)*) => {$(
+        #[inline]
+        fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+            let start = self.pos;
+            let exp = &visitor;
+            let r = match self.int_for(exp)? {
+                Int::I(i) => match <$ty>::try_from(i) {
+                    Ok(v) => visitor.$visit(v),
+                    Err(_) => Err(<Error as de::Error>::invalid_value(
+                        Unexpected::Signed(i),
+                        &visitor,
+                    )),
+                },
+                Int::U(u) => match <$ty>::try_from(u) {
+                    Ok(v) => visitor.$visit(v),
+                    Err(_) => Err(<Error as de::Error>::invalid_value(
+                        Unexpected::Unsigned(u),
+                        &visitor,
+                    )),
+                },
+            };
+            r.map_err(|e: Error| e.at(start))
+        }
+    )*};
+}
+
+impl<'de> de::Deserializer<'de> for &mut Deserializer<'de> {
+    type Error = Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        let start = self.pos;
+        let r = match self.peek()? {
+            b'i' => visit_int(self.parse_int()?, visitor),
+            b'0'..=b'9' => {
+                let b = self.parse_bytes()?;
+                match std::str::from_utf8(b) {
+                    Ok(s) => visitor.visit_borrowed_str(s),
+                    Err(_) => visitor.visit_borrowed_bytes(b),
+                }
+            }
+            b'l' => return self.deserialize_seq(visitor),
+            b'd' => return self.deserialize_map(visitor),
+            c => return Err(Error::decode(E::UnexpectedChar(c), start)),
+        };
+        r.map_err(|e: Error| e.at(start))
+    }
+
+    fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        let start = self.pos;
+        let r = match self.int_for(&visitor)? {
+            Int::I(0) => visitor.visit_bool(false),
+            Int::I(1) => visitor.visit_bool(true),
+            Int::I(i) => Err(<Error as de::Error>::invalid_value(
+                Unexpected::Signed(i),
+                &"0 or 1",
+            )),
+            Int::U(u) => Err(<Error as de::Error>::invalid_value(
+                Unexpected::Unsigned(u),
+                &"0 or 1",
+            )),
+        };
+        r.map_err(|e: Error| e.at(start))
+    }
+
+    deserialize_int! {
+        deserialize_i8 => i8, visit_i8;
+        deserialize_i16 => i16, visit_i16;
+        deserialize_i32 => i32, visit_i32;
+        deserialize_i64 => i64, visit_i64;
+        deserialize_u8 => u8, visit_u8;
+        deserialize_u16 => u16, visit_u16;
+        deserialize_u32 => u32, visit_u32;
+        deserialize_u64 => u64, visit_u64;
+        deserialize_i128 => i128, visit_i128;
+        deserialize_u128 => u128, visit_u128;
+    }
+
+    fn deserialize_f32<V: Visitor<'de>>(self, _visitor: V) -> Result<V::Value> {
+        Err(Error::Unsupported(Unsupported::Float))
+    }
+
+    fn deserialize_f64<V: Visitor<'de>>(self, _visitor: V) -> Result<V::Value> {
+        Err(Error::Unsupported(Unsupported::Float))
+    }
+
+    fn deserialize_char<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        let start = self.pos;
+        let s = self.str_for(&visitor)?;
+        let mut chars = s.chars();
+        let r = match (chars.next(), chars.next()) {
+            (Some(c), None) => visitor.visit_char(c),
+            _ => Err(<Error as de::Error>::invalid_value(
+                Unexpected::Str(s),
+                &"a single character",
+            )),
+        };
+        r.map_err(|e: Error| e.at(start))
+    }
+
+    #[inline]
+    fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        let start = self.pos;
+        let s = self.str_for(&visitor)?;
+        visitor
+            .visit_borrowed_str(s)
+            .map_err(|e: Error| e.at(start))
+    }
+
+    fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.deserialize_str(visitor)
+    }
+
+    #[inline]
+    fn deserialize_bytes<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        let start = self.pos;
+        let b = self.bytes_for(&visitor)?;
+        visitor
+            .visit_borrowed_bytes(b)
+            .map_err(|e: Error| e.at(start))
+    }
+
+    fn deserialize_byte_buf<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.deserialize_bytes(visitor)
+    }
+
+    #[inline]
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        // A present key is `Some`; absent keys become `None` through serde's
+        // missing-field handling.
+        visitor.visit_some(self)
+    }
+
+    fn deserialize_unit<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        // Bencode has no unit value: `()` is written as an empty list and any
+        // value is accepted for it.
+        self.skip_value()?;
+        visitor.visit_unit()
+    }
+
+    fn deserialize_unit_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value> {
+        self.deserialize_unit(visitor)
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value> {
+        if name == RAW_VALUE_TOKEN {
+            let start = self.pos;
+            self.skip_value()?;
+            return visitor
+                .visit_borrowed_bytes(&self.input[start..self.pos])
+                .map_err(|e: Error| e.at(start));
+        }
+        visitor.visit_newtype_struct(self)
+    }
+
+    fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        let start = self.pos;
+        match self.peek()? {
+            b'l' => {
+                self.enter()?;
+                let r = visitor
+                    .visit_seq(SeqAccess { de: &mut *self })
+                    .map_err(|e: Error| e.at(start))?;
+                self.leave()?;
+                Ok(r)
+            }
+            b'0'..=b'9' => {
+                // A byte string read as a sequence of `u8` (`Vec<u8>`, `[u8; 20]`).
+                let b = self.parse_bytes()?;
+                let mut seq = de::value::SeqDeserializer::new(b.iter().copied());
+                let r = visitor
+                    .visit_seq(&mut seq)
+                    .map_err(|e: Error| e.at(start))?;
+                seq.end().map_err(|e: Error| e.at(start))?;
+                Ok(r)
+            }
+            _ => Err(self.invalid_type(&visitor)),
+        }
+    }
+
+    fn deserialize_tuple<V: Visitor<'de>>(self, _len: usize, visitor: V) -> Result<V::Value> {
+        self.deserialize_seq(visitor)
+    }
+
+    fn deserialize_tuple_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _len: usize,
+        visitor: V,
+    ) -> Result<V::Value> {
+        self.deserialize_seq(visitor)
+    }
+
+    fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        let start = self.pos;
+        if self.peek()? != b'd' {
+            return Err(self.invalid_type(&visitor));
+        }
+        self.enter()?;
+        let r = visitor
+            .visit_map(MapAccess {
+                de: &mut *self,
+                prev: None,
+            })
+            .map_err(|e: Error| e.at(start))?;
+        self.leave()?;
+        Ok(r)
+    }
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value> {
+        self.deserialize_map(visitor)
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value> {
+        let start = self.pos;
+        match self.peek()? {
+            b'0'..=b'9' => {
+                let name = self.parse_bytes()?;
+                visitor
+                    .visit_enum(UnitVariant { name })
+                    .map_err(|e: Error| e.at(start))
+            }
+            b'd' => {
+                self.enter()?;
+                let mut prev = None;
+                let Some(name) = self.parse_key(&mut prev)? else {
+                    return Err(<Error as de::Error>::invalid_length(
+                        0,
+                        &"a dictionary with one key naming the variant",
+                    )
+                    .at(start));
+                };
+                let r = visitor
+                    .visit_enum(VariantDict {
+                        de: &mut *self,
+                        name,
+                    })
+                    .map_err(|e: Error| e.at(start))?;
+                self.leave()?;
+                Ok(r)
+            }
+            _ => Err(self.invalid_type(&visitor)),
+        }
+    }
+
+    #[inline]
+    fn deserialize_identifier<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.deserialize_bytes(visitor)
+    }
+
+    #[inline]
+    fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.skip_value()?;
+        visitor.visit_unit()
+    }
+
+    fn is_human_readable(&self) -> bool {
+        false
+    }
+}
+
+struct SeqAccess<'a, 'de> {
+    de: &'a mut Deserializer<'de>,
+}
+
+impl<'de> de::SeqAccess<'de> for SeqAccess<'_, 'de> {
+    type Error = Error;
+
+    #[inline]
+    fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>> {
+        if self.de.peek()? == b'e' {
+            return Ok(None);
+        }
+        seed.deserialize(&mut *self.de).map(Some)
+    }
+}
+
+struct MapAccess<'a, 'de> {
+    de: &'a mut Deserializer<'de>,
+    prev: Option<&'de [u8]>,
+}
+
+impl<'de> de::MapAccess<'de> for MapAccess<'_, 'de> {
+    type Error = Error;
+
+    #[inline]
+    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>> {
+        let start = self.de.pos;
+        match self.de.parse_key(&mut self.prev)? {
+            None => Ok(None),
+            Some(key) => seed
+                .deserialize(KeyDeserializer { key })
+                .map(Some)
+                .map_err(|e: Error| e.at(start)),
+        }
+    }
+
+    #[inline]
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value> {
+        seed.deserialize(&mut *self.de)
+    }
+}
+
+/// Deserializes a dictionary key (a byte string) into identifiers, strings,
+/// bytes, integers written in decimal, or unit enum variants.
+struct KeyDeserializer<'de> {
+    key: &'de [u8],
+}
+
+impl KeyDeserializer<'_> {
+    fn str(&self, exp: &dyn de::Expected) -> Result<&str> {
+        std::str::from_utf8(self.key)
+            .map_err(|_| <Error as de::Error>::invalid_value(Unexpected::Bytes(self.key), exp))
+    }
+}
+
+macro_rules! key_int {
+    ($($method:ident => $ty:ty, $visit:ident;)*) => {$(
+        fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+            let s = self.str(&visitor)?;
+            match s.parse::<$ty>() {
+                Ok(v) => visitor.$visit(v),
+                Err(_) => Err(<Error as de::Error>::invalid_value(Unexpected::Str(s), &visitor)),
+            }
+        }
+    )*};
+}
+
+impl<'de> de::Deserializer<'de> for KeyDeserializer<'de> {
+    type Error = Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        match std::str::from_utf8(self.key) {
+            Ok(s) => visitor.visit_borrowed_str(s),
+            Err(_) => visitor.visit_borrowed_bytes(self.key),
+        }
+    }
+
+    #[inline]
+    fn deserialize_identifier<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        visitor.visit_borrowed_bytes(self.key)
+    }
+
+    fn deserialize_bytes<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        visitor.visit_borrowed_bytes(self.key)
+    }
+
+    fn deserialize_byte_buf<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        visitor.visit_borrowed_bytes(self.key)
+    }
+
+    fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        match std::str::from_utf8(self.key) {
+            Ok(s) => visitor.visit_borrowed_str(s),
+            Err(_) => Err(<Error as de::Error>::invalid_value(
+                Unexpected::Bytes(self.key),
+                &visitor,
+            )),
+        }
+    }
+
+    fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.deserialize_str(visitor)
+    }
+
+    key_int! {
+        deserialize_i8 => i8, visit_i8;
+        deserialize_i16 => i16, visit_i16;
+        deserialize_i32 => i32, visit_i32;
+        deserialize_i64 => i64, visit_i64;
+        deserialize_u8 => u8, visit_u8;
+        deserialize_u16 => u16, visit_u16;
+        deserialize_u32 => u32, visit_u32;
+        deserialize_u64 => u64, visit_u64;
+        deserialize_i128 => i128, visit_i128;
+        deserialize_u128 => u128, visit_u128;
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        visitor.visit_some(self)
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value> {
+        visitor.visit_newtype_struct(self)
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value> {
+        visitor.visit_enum(UnitVariant { name: self.key })
+    }
+
+    fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        visitor.visit_unit()
+    }
+
+    fn is_human_readable(&self) -> bool {
+        false
+    }
+
+    forward_to_deserialize_any! {
+        bool f32 f64 char unit unit_struct seq tuple tuple_struct map struct
+    }
+}
+
+/// An enum variant written as a bare byte string (a unit variant).
+struct UnitVariant<'de> {
+    name: &'de [u8],
+}
+
+impl<'de> de::EnumAccess<'de> for UnitVariant<'de> {
+    type Error = Error;
+    type Variant = Self;
+
+    fn variant_seed<V: DeserializeSeed<'de>>(self, seed: V) -> Result<(V::Value, Self)> {
+        let v = seed.deserialize(KeyDeserializer { key: self.name })?;
+        Ok((v, self))
+    }
+}
+
+impl<'de> de::VariantAccess<'de> for UnitVariant<'de> {
+    type Error = Error;
+
+    fn unit_variant(self) -> Result<()> {
+        Ok(())
+    }
+
+    fn newtype_variant_seed<T: DeserializeSeed<'de>>(self, _seed: T) -> Result<T::Value> {
+        Err(<Error as de::Error>::invalid_type(
+            Unexpected::UnitVariant,
+            &"newtype variant",
+        ))
+    }
+
+    fn tuple_variant<V: Visitor<'de>>(self, _len: usize, _visitor: V) -> Result<V::Value> {
+        Err(<Error as de::Error>::invalid_type(
+            Unexpected::UnitVariant,
+            &"tuple variant",
+        ))
+    }
+
+    fn struct_variant<V: Visitor<'de>>(
+        self,
+        _fields: &'static [&'static str],
+        _visitor: V,
+    ) -> Result<V::Value> {
+        Err(<Error as de::Error>::invalid_type(
+            Unexpected::UnitVariant,
+            &"struct variant",
+        ))
+    }
+}
+
+/// An enum variant written as `d<name><value>e`.
+struct VariantDict<'a, 'de> {
+    de: &'a mut Deserializer<'de>,
+    name: &'de [u8],
+}
+
+impl<'a, 'de> de::EnumAccess<'de> for VariantDict<'a, 'de> {
+    type Error = Error;
+    type Variant = &'a mut Deserializer<'de>;
+
+    fn variant_seed<V: DeserializeSeed<'de>>(self, seed: V) -> Result<(V::Value, Self::Variant)> {
+        let v = seed.deserialize(KeyDeserializer { key: self.name })?;
+        Ok((v, self.de))
+    }
+}
+
+impl<'de> de::VariantAccess<'de> for &mut Deserializer<'de> {
+    type Error = Error;
+
+    fn unit_variant(self) -> Result<()> {
+        // `d<name>…e` for a unit variant: accept (and skip) any value.
+        self.skip_value()
+    }
+
+    fn newtype_variant_seed<T: DeserializeSeed<'de>>(self, seed: T) -> Result<T::Value> {
+        seed.deserialize(self)
+    }
+
+    fn tuple_variant<V: Visitor<'de>>(self, _len: usize, visitor: V) -> Result<V::Value> {
+        de::Deserializer::deserialize_seq(self, visitor)
+    }
+
+    fn struct_variant<V: Visitor<'de>>(
+        self,
+        _fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value> {
+        de::Deserializer::deserialize_map(self, visitor)
+    }
+}
