@@ -1,0 +1,564 @@
+//! The client side, sans-IO: [`ClientCore`] turns announce and scrape commands into
+//! datagrams, matches responses by transaction id, caches connection ids and retransmits.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use bip_util::{InfoHash, PeerId};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use thiserror::Error;
+
+use crate::codec::{
+    encode_scrape, response_header, Action, AddressFamily, AnnounceRequest, ConnectRequest, Event,
+    Response, ScrapeStats, MAX_SCRAPE_HASHES,
+};
+
+/// Client core settings.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// First retransmission timeout; attempt `n` waits `base_timeout · 2ⁿ` (BEP 15: 15 s).
+    pub base_timeout: Duration,
+    /// Attempts per step before giving up (BEP 15: 9, i.e. n = 0..=8).
+    pub max_tries: u32,
+    /// How long a connection id is used after it was received (BEP 15: one minute).
+    pub connection_id_lifetime: Duration,
+    /// Most requests in flight (default 1024); more are refused.
+    pub max_in_flight: usize,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        ClientConfig {
+            base_timeout: Duration::from_secs(15),
+            max_tries: 9,
+            connection_id_lifetime: Duration::from_secs(60),
+            max_in_flight: 1024,
+        }
+    }
+}
+
+/// What to announce.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnnounceParams {
+    /// The torrent.
+    pub info_hash: InfoHash,
+    /// Our peer id.
+    pub peer_id: PeerId,
+    /// Our TCP port.
+    pub port: u16,
+    /// The event.
+    pub event: Event,
+    /// Bytes uploaded.
+    pub uploaded: u64,
+    /// Bytes downloaded.
+    pub downloaded: u64,
+    /// Bytes left.
+    pub left: u64,
+    /// Key (None = a random one per client core).
+    pub key: Option<u32>,
+    /// Peers wanted (-1 = tracker default).
+    pub num_want: i32,
+}
+
+impl AnnounceParams {
+    /// A `started`-free regular announce with default counters and `num_want` -1.
+    pub fn new(info_hash: InfoHash, peer_id: PeerId, port: u16) -> Self {
+        AnnounceParams {
+            info_hash,
+            peer_id,
+            port,
+            event: Event::NONE,
+            uploaded: 0,
+            downloaded: 0,
+            left: 0,
+            key: None,
+            num_want: -1,
+        }
+    }
+}
+
+/// A decoded announce answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnnounceReply {
+    /// Seconds until the next announce.
+    pub interval: u32,
+    /// Leechers.
+    pub leechers: u32,
+    /// Seeders.
+    pub seeders: u32,
+    /// Peers.
+    pub peers: Vec<SocketAddr>,
+}
+
+/// Why a request failed.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum RequestError {
+    /// No answer after all retransmissions.
+    #[error("tracker did not answer after {0} tries")]
+    Timeout(u32),
+    /// The tracker sent an error response.
+    #[error("tracker error: {0}")]
+    Tracker(String),
+    /// The tracker answered an announce with a header only (opentracker does this for
+    /// hashes it does not track).
+    #[error("tracker sent an {0}-byte announce reply: torrent not tracked")]
+    ShortAnnounce(usize),
+    /// More than 74 hashes in one scrape, or an empty scrape.
+    #[error("scrape needs 1 to 74 info hashes, got {0}")]
+    ScrapeSize(usize),
+    /// Too many requests in flight.
+    #[error("too many requests in flight")]
+    Busy,
+}
+
+/// Identifies a request of a [`ClientCore`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RequestId(pub u64);
+
+/// A result coming out of a [`ClientCore`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientEvent {
+    /// An announce completed.
+    Announced(RequestId, AnnounceReply),
+    /// A scrape completed (counts in request order).
+    Scraped(RequestId, Vec<ScrapeStats>),
+    /// A request failed.
+    Failed(RequestId, RequestError),
+}
+
+/// A datagram to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transmit {
+    /// Destination.
+    pub to: SocketAddr,
+    /// Payload.
+    pub bytes: Vec<u8>,
+}
+
+#[derive(Debug)]
+enum Kind {
+    Announce(AnnounceParams, Option<Vec<u8>>),
+    Scrape(Vec<InfoHash>),
+}
+
+#[derive(Debug)]
+enum Phase {
+    /// Waiting for the connect of the target; `tries` of this request so far.
+    Connecting { tries: u32 },
+    /// Request sent with this transaction id.
+    Sent {
+        tid: u32,
+        tries: u32,
+        deadline: Instant,
+    },
+}
+
+#[derive(Debug)]
+struct Req {
+    target: SocketAddr,
+    kind: Kind,
+    phase: Phase,
+}
+
+#[derive(Debug)]
+enum Conn {
+    Connecting {
+        tid: u32,
+        tries: u32,
+        deadline: Instant,
+        waiters: Vec<RequestId>,
+    },
+    Connected {
+        id: u64,
+        expires: Instant,
+    },
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Tx {
+    Connect(SocketAddr),
+    Request(RequestId),
+}
+
+/// The sans-IO UDP tracker client. Drive it with [`handle_datagram`](Self::handle_datagram)
+/// and [`handle_timeout`](Self::handle_timeout); drain [`poll_transmit`](Self::poll_transmit)
+/// and [`poll_event`](Self::poll_event) after every input.
+#[derive(Debug)]
+pub struct ClientCore {
+    config: ClientConfig,
+    rng: StdRng,
+    key: u32,
+    next_id: u64,
+    conns: HashMap<SocketAddr, Conn>,
+    reqs: HashMap<RequestId, Req>,
+    txs: HashMap<u32, Tx>,
+    transmits: VecDeque<Transmit>,
+    events: VecDeque<ClientEvent>,
+}
+
+impl ClientCore {
+    /// A client with randomness from `seed`.
+    pub fn new(config: ClientConfig, seed: u64) -> Self {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let key = rng.gen();
+        ClientCore {
+            config,
+            rng,
+            key,
+            next_id: 0,
+            conns: HashMap::new(),
+            reqs: HashMap::new(),
+            txs: HashMap::new(),
+            transmits: VecDeque::new(),
+            events: VecDeque::new(),
+        }
+    }
+
+    /// Requests in flight.
+    pub fn in_flight(&self) -> usize {
+        self.reqs.len()
+    }
+
+    fn new_tid(&mut self, tx: Tx) -> u32 {
+        loop {
+            let t: u32 = self.rng.gen();
+            if let std::collections::hash_map::Entry::Vacant(v) = self.txs.entry(t) {
+                v.insert(tx);
+                return t;
+            }
+        }
+    }
+
+    fn timeout(&self, tries: u32) -> Duration {
+        self.config.base_timeout * 2u32.saturating_pow(tries.min(16))
+    }
+
+    /// Announces to the tracker at `target`; `url_data` is the tracker URL's path and
+    /// query, sent as BEP 41 URL data.
+    pub fn announce(
+        &mut self,
+        now: Instant,
+        target: SocketAddr,
+        params: AnnounceParams,
+        url_data: Option<Vec<u8>>,
+    ) -> RequestId {
+        self.start(now, target, Kind::Announce(params, url_data))
+    }
+
+    /// Scrapes 1 to 74 info hashes at `target`.
+    pub fn scrape(&mut self, now: Instant, target: SocketAddr, hashes: Vec<InfoHash>) -> RequestId {
+        if hashes.is_empty() || hashes.len() > MAX_SCRAPE_HASHES {
+            let id = self.alloc_id();
+            self.events.push_back(ClientEvent::Failed(
+                id,
+                RequestError::ScrapeSize(hashes.len()),
+            ));
+            return id;
+        }
+        self.start(now, target, Kind::Scrape(hashes))
+    }
+
+    fn alloc_id(&mut self) -> RequestId {
+        self.next_id += 1;
+        RequestId(self.next_id)
+    }
+
+    fn start(&mut self, now: Instant, target: SocketAddr, kind: Kind) -> RequestId {
+        let id = self.alloc_id();
+        if self.reqs.len() >= self.config.max_in_flight {
+            self.events
+                .push_back(ClientEvent::Failed(id, RequestError::Busy));
+            return id;
+        }
+        self.reqs.insert(
+            id,
+            Req {
+                target,
+                kind,
+                phase: Phase::Connecting { tries: 0 },
+            },
+        );
+        self.dispatch(now, id, 0);
+        id
+    }
+
+    /// Sends request `id` (try `tries`) if the target's connection id is fresh, else joins
+    /// or starts a connect.
+    fn dispatch(&mut self, now: Instant, id: RequestId, tries: u32) {
+        let Some(target) = self.reqs.get(&id).map(|r| r.target) else {
+            return;
+        };
+        match self.conns.get_mut(&target) {
+            Some(Conn::Connected { id: cid, expires }) if now < *expires => {
+                let cid = *cid;
+                self.send_request(now, id, cid, tries);
+            }
+            Some(Conn::Connecting { waiters, .. }) => {
+                waiters.push(id);
+                if let Some(r) = self.reqs.get_mut(&id) {
+                    r.phase = Phase::Connecting { tries };
+                }
+            }
+            _ => {
+                let tid = self.new_tid(Tx::Connect(target));
+                let deadline = now + self.timeout(0);
+                self.conns.insert(
+                    target,
+                    Conn::Connecting {
+                        tid,
+                        tries: 0,
+                        deadline,
+                        waiters: vec![id],
+                    },
+                );
+                if let Some(r) = self.reqs.get_mut(&id) {
+                    r.phase = Phase::Connecting { tries };
+                }
+                self.send_connect(target, tid);
+            }
+        }
+    }
+
+    fn send_connect(&mut self, target: SocketAddr, tid: u32) {
+        let mut bytes = Vec::with_capacity(16);
+        ConnectRequest {
+            transaction_id: tid,
+        }
+        .encode(&mut bytes);
+        self.transmits.push_back(Transmit { to: target, bytes });
+    }
+
+    fn send_request(&mut self, now: Instant, id: RequestId, cid: u64, tries: u32) {
+        let tid = self.new_tid(Tx::Request(id));
+        let deadline = now + self.timeout(tries);
+        let key = self.key;
+        let Some(r) = self.reqs.get_mut(&id) else {
+            self.txs.remove(&tid);
+            return;
+        };
+        r.phase = Phase::Sent {
+            tid,
+            tries,
+            deadline,
+        };
+        let mut bytes = Vec::with_capacity(128);
+        match &r.kind {
+            Kind::Announce(p, url) => AnnounceRequest {
+                connection_id: cid,
+                transaction_id: tid,
+                info_hash: p.info_hash,
+                peer_id: p.peer_id,
+                downloaded: p.downloaded,
+                left: p.left,
+                uploaded: p.uploaded,
+                event: p.event,
+                ip: Ipv4Addr::UNSPECIFIED,
+                key: p.key.unwrap_or(key),
+                num_want: p.num_want,
+                port: p.port,
+                url_data: url.as_deref().map(std::borrow::Cow::Borrowed),
+            }
+            .encode(&mut bytes),
+            Kind::Scrape(h) => encode_scrape(cid, tid, h, &mut bytes),
+        }
+        self.transmits.push_back(Transmit {
+            to: r.target,
+            bytes,
+        });
+    }
+
+    fn finish(&mut self, id: RequestId, ev: ClientEvent) {
+        if let Some(r) = self.reqs.remove(&id) {
+            if let Phase::Sent { tid, .. } = r.phase {
+                self.txs.remove(&tid);
+            }
+            self.events.push_back(ev);
+        }
+    }
+
+    /// Feeds a datagram received from `from`. Unknown transaction ids, wrong senders and
+    /// garbage are ignored.
+    pub fn handle_datagram(&mut self, now: Instant, from: SocketAddr, b: &[u8]) {
+        let Some((action, tid)) = response_header(b) else {
+            return;
+        };
+        let Some(&tx) = self.txs.get(&tid) else {
+            return;
+        };
+        match tx {
+            Tx::Connect(target) => {
+                if !same_peer(&target, &from) {
+                    return;
+                }
+                match Response::decode(b, AddressFamily::of(&from)) {
+                    Ok(Response::Connect(c)) => {
+                        self.txs.remove(&tid);
+                        let Some(Conn::Connecting { waiters, .. }) = self.conns.insert(
+                            target,
+                            Conn::Connected {
+                                id: c.connection_id,
+                                expires: now + self.config.connection_id_lifetime,
+                            },
+                        ) else {
+                            return;
+                        };
+                        for w in waiters {
+                            // A request keeps its count of tries across reconnects, so a
+                            // tracker that answers connects only still times out.
+                            let tries = match self.reqs.get(&w).map(|r| &r.phase) {
+                                Some(Phase::Connecting { tries }) => *tries,
+                                _ => 0,
+                            };
+                            self.send_request(now, w, c.connection_id, tries);
+                        }
+                    }
+                    Ok(Response::Error(e)) => {
+                        self.txs.remove(&tid);
+                        if let Some(Conn::Connecting { waiters, .. }) = self.conns.remove(&target) {
+                            let msg = String::from_utf8_lossy(e.message).into_owned();
+                            for w in waiters {
+                                self.finish(
+                                    w,
+                                    ClientEvent::Failed(w, RequestError::Tracker(msg.clone())),
+                                );
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            Tx::Request(id) => {
+                let Some(r) = self.reqs.get(&id) else {
+                    self.txs.remove(&tid);
+                    return;
+                };
+                if !same_peer(&r.target, &from) {
+                    return;
+                }
+                let ev = match (Response::decode(b, AddressFamily::of(&from)), &r.kind) {
+                    (Ok(Response::Announce(a)), Kind::Announce(..)) => ClientEvent::Announced(
+                        id,
+                        AnnounceReply {
+                            interval: a.interval,
+                            leechers: a.leechers,
+                            seeders: a.seeders,
+                            peers: a.peers.iter().collect(),
+                        },
+                    ),
+                    (Ok(Response::Scrape(s)), Kind::Scrape(_)) => {
+                        ClientEvent::Scraped(id, s.stats().collect())
+                    }
+                    (Ok(Response::Error(e)), _) => ClientEvent::Failed(
+                        id,
+                        RequestError::Tracker(String::from_utf8_lossy(e.message).into_owned()),
+                    ),
+                    (Err(_), Kind::Announce(..)) if action == Action::ANNOUNCE => {
+                        ClientEvent::Failed(id, RequestError::ShortAnnounce(b.len()))
+                    }
+                    _ => return,
+                };
+                self.finish(id, ev);
+            }
+        }
+    }
+
+    /// Retransmits what is due and fails what has run out of tries.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let max = self.config.max_tries.max(1);
+        // Connects.
+        let due: Vec<SocketAddr> = self
+            .conns
+            .iter()
+            .filter_map(|(t, c)| match c {
+                Conn::Connecting { deadline, .. } if now >= *deadline => Some(*t),
+                _ => None,
+            })
+            .collect();
+        for target in due {
+            let Some(Conn::Connecting {
+                tid,
+                tries,
+                waiters,
+                ..
+            }) = self.conns.remove(&target)
+            else {
+                continue;
+            };
+            self.txs.remove(&tid);
+            let tries = tries + 1;
+            if tries >= max {
+                for w in waiters {
+                    self.finish(w, ClientEvent::Failed(w, RequestError::Timeout(tries)));
+                }
+                continue;
+            }
+            let tid = self.new_tid(Tx::Connect(target));
+            let deadline = now + self.timeout(tries);
+            self.conns.insert(
+                target,
+                Conn::Connecting {
+                    tid,
+                    tries,
+                    deadline,
+                    waiters,
+                },
+            );
+            self.send_connect(target, tid);
+        }
+        // Requests.
+        let due: Vec<(RequestId, u32, u32)> = self
+            .reqs
+            .iter()
+            .filter_map(|(id, r)| match r.phase {
+                Phase::Sent {
+                    tid,
+                    tries,
+                    deadline,
+                } if now >= deadline => Some((*id, tid, tries)),
+                _ => None,
+            })
+            .collect();
+        for (id, tid, tries) in due {
+            self.txs.remove(&tid);
+            let tries = tries + 1;
+            if tries >= max {
+                self.finish(id, ClientEvent::Failed(id, RequestError::Timeout(tries)));
+                continue;
+            }
+            self.dispatch(now, id, tries);
+        }
+        // Forget expired connection ids.
+        self.conns
+            .retain(|_, c| !matches!(c, Conn::Connected { expires, .. } if now >= *expires));
+    }
+
+    /// The earliest deadline, if any request is in flight.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let c = self.conns.values().filter_map(|c| match c {
+            Conn::Connecting { deadline, .. } => Some(*deadline),
+            Conn::Connected { .. } => None,
+        });
+        let r = self.reqs.values().filter_map(|r| match r.phase {
+            Phase::Sent { deadline, .. } => Some(deadline),
+            Phase::Connecting { .. } => None,
+        });
+        c.chain(r).min()
+    }
+
+    /// The next datagram to send.
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.transmits.pop_front()
+    }
+
+    /// The next result.
+    pub fn poll_event(&mut self) -> Option<ClientEvent> {
+        self.events.pop_front()
+    }
+}
+
+fn same_peer(a: &SocketAddr, b: &SocketAddr) -> bool {
+    a.ip().to_canonical() == b.ip().to_canonical() && a.port() == b.port()
+}
