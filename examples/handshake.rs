@@ -1,2 +1,274 @@
-//! Work in progress.
-fn main() {}
+//! `handshake`: the BitTorrent handshake (BEP 3) against a peer, either way.
+//!
+//! ```text
+//! handshake connect ADDR INFOHASH [--timeout S]
+//! handshake listen ADDR INFOHASH [--seconds N]
+//! ```
+//!
+//! Both print one line per completed handshake:
+//! `peer_id=<printable form> client=<name or unknown> reserved=<16 hex digits> extensions=<comma list>`
+//! (the remote's reserved bits and the named extensions among them: `dht`, `fast`,
+//! `extension_protocol`). `connect` exits 0 on success and 1 with the reason on failure;
+//! `listen` accepts handshakes for INFOHASH (others are closed without an answer) until
+//! `--seconds` have passed, or forever.
+//!
+//! We advertise DHT, Fast and the extension protocol, then close once the handshake is done.
+//! The sans-IO [`HandshakeState`] is driven here with plain blocking std sockets (one thread
+//! per connection): the same core the tokio `Handshaker` drives.
+
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use bip_examples::fail;
+use bip_handshake::{
+    Extensions, HandshakeConfig, HandshakeError, HandshakeState, Outcome, Status,
+    DEFAULT_MAX_CONCURRENT,
+};
+use bip_util::{InfoHash, PeerId, PEER_ID_PREFIX};
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(about = "BitTorrent handshake (BEP 3): dial a peer, or accept peers")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Dial ADDR, handshake for INFOHASH, print the peer's line.
+    Connect {
+        /// host:port, e.g. 127.0.0.1:6881 or [::1]:6881.
+        addr: String,
+        /// Info hash (40 hex digits).
+        info_hash: InfoHash,
+        /// Seconds for the TCP connect and, again, for the handshake.
+        #[arg(long, default_value_t = 10.0)]
+        timeout: f64,
+    },
+    /// Listen on ADDR and print a line for every completed incoming handshake for INFOHASH.
+    Listen {
+        /// Address to bind, e.g. 127.0.0.1:6881 or [::]:6881.
+        addr: SocketAddr,
+        /// Info hash (40 hex digits) we accept.
+        info_hash: InfoHash,
+        /// Stop after this many seconds (default: run until killed).
+        #[arg(long)]
+        seconds: Option<f64>,
+    },
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let config = HandshakeConfig::new(our_peer_id())
+        .with_extensions(Extensions::DHT | Extensions::FAST | Extensions::EXTENSION_PROTOCOL);
+    match cli.cmd {
+        Cmd::Connect {
+            addr,
+            info_hash,
+            timeout,
+        } => {
+            let timeout = secs(timeout);
+            let config = config.with_timeout(timeout);
+            match connect(&addr, info_hash, &config, timeout) {
+                Ok(o) => println!("{}", line(&o)),
+                Err(e) => fail(1, format!("handshake with {addr} failed: {e}")),
+            }
+        }
+        Cmd::Listen {
+            addr,
+            info_hash,
+            seconds,
+        } => {
+            if let Err(e) = listen(addr, info_hash, config, seconds.map(secs)) {
+                fail(1, format!("listen on {addr}: {e}"));
+            }
+        }
+    }
+}
+
+fn secs(s: f64) -> Duration {
+    if s.is_finite() && s > 0.0 {
+        Duration::from_secs_f64(s.min(1e9))
+    } else {
+        fail(2, "a duration must be a positive number of seconds")
+    }
+}
+
+/// `-BP0001-` plus 12 characters from the clock and process id (the tool has no RNG crate).
+fn our_peer_id() -> PeerId {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let seed = format!("{nanos}:{}", std::process::id());
+    let digest = bip_util::sha1(seed.as_bytes());
+    const ALPHABET: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    let mut id = [0u8; 20];
+    id[..8].copy_from_slice(&PEER_ID_PREFIX);
+    for (dst, src) in id[8..].iter_mut().zip(digest.iter()) {
+        *dst = ALPHABET[usize::from(*src) % ALPHABET.len()];
+    }
+    PeerId::new(id)
+}
+
+fn line(o: &Outcome) -> String {
+    let client = o
+        .peer_id
+        .client()
+        .map_or_else(|| "unknown".to_string(), |c| c.to_string());
+    format!(
+        "peer_id={} client={} reserved={} extensions={}",
+        o.peer_id.printable(),
+        client,
+        o.remote_extensions,
+        o.remote_extensions.names().join(",")
+    )
+}
+
+fn connect(
+    addr: &str,
+    info_hash: InfoHash,
+    config: &HandshakeConfig,
+    timeout: Duration,
+) -> Result<Outcome, HandshakeError> {
+    let addrs: Vec<SocketAddr> = addr
+        .to_socket_addrs()
+        .map_err(HandshakeError::Io)?
+        .collect();
+    let mut last = None;
+    for a in addrs {
+        match TcpStream::connect_timeout(&a, timeout) {
+            Ok(socket) => {
+                let hs = HandshakeState::new_initiator(config, Instant::now(), info_hash, None);
+                return drive(socket, hs, |_, _| true);
+            }
+            Err(e) if e.kind() == io::ErrorKind::TimedOut => {
+                last = Some(HandshakeError::ConnectTimeout { addr: a })
+            }
+            Err(source) => last = Some(HandshakeError::Connect { addr: a, source }),
+        }
+    }
+    Err(last.unwrap_or_else(|| {
+        HandshakeError::Io(io::Error::new(
+            io::ErrorKind::NotFound,
+            "address resolved to nothing",
+        ))
+    }))
+}
+
+/// Runs one handshake on a blocking socket until it completes, fails or times out. `decide`
+/// answers an incoming handshake's info hash.
+fn drive(
+    mut socket: TcpStream,
+    mut hs: HandshakeState,
+    decide: impl Fn(InfoHash, Extensions) -> bool,
+) -> Result<Outcome, HandshakeError> {
+    socket.set_nodelay(true)?;
+    let mut buf = [0u8; 1024];
+    loop {
+        while let Some(bytes) = hs.poll_transmit() {
+            let n = socket.write(bytes)?;
+            hs.advance_transmit(n);
+        }
+        match hs.status() {
+            Status::Complete => {
+                return hs
+                    .take_outcome()
+                    .ok_or(HandshakeError::InvalidState("incomplete"))
+            }
+            Status::NeedDecision {
+                info_hash,
+                extensions,
+            } => {
+                if decide(info_hash, extensions) {
+                    hs.accept()?;
+                    continue;
+                }
+                return Err(hs.reject());
+            }
+            _ => {}
+        }
+        let deadline = hs.poll_timeout().unwrap_or_else(Instant::now);
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            hs.handle_timeout(Instant::now())?;
+            continue;
+        }
+        socket.set_read_timeout(Some(left))?;
+        match socket.read(&mut buf) {
+            Ok(0) => return Err(hs.handle_eof()),
+            Ok(n) => {
+                hs.handle_bytes(Instant::now(), &buf[..n])?;
+            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                hs.handle_timeout(deadline)?;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+fn listen(
+    addr: SocketAddr,
+    info_hash: InfoHash,
+    config: HandshakeConfig,
+    seconds: Option<Duration>,
+) -> io::Result<()> {
+    let listener = TcpListener::bind(addr)?;
+    eprintln!(
+        "listening on {} for {info_hash} as {}",
+        listener.local_addr()?,
+        config.peer_id().printable()
+    );
+    if let Some(d) = seconds {
+        std::thread::spawn(move || {
+            std::thread::sleep(d);
+            let _ = io::stdout().flush();
+            std::process::exit(0);
+        });
+    }
+    let config = Arc::new(config);
+    let active = Arc::new(AtomicUsize::new(0));
+    for socket in listener.incoming() {
+        let socket = match socket {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("accept: {e}");
+                std::thread::sleep(Duration::from_millis(10));
+                continue;
+            }
+        };
+        let peer = socket
+            .peer_addr()
+            .map_or_else(|_| "?".to_string(), |a| a.to_string());
+        if active.fetch_add(1, Ordering::SeqCst) >= DEFAULT_MAX_CONCURRENT {
+            active.fetch_sub(1, Ordering::SeqCst);
+            eprintln!("{peer}: too many concurrent handshakes, closed");
+            continue;
+        }
+        let (config, active) = (config.clone(), active.clone());
+        std::thread::spawn(move || {
+            let hs = HandshakeState::new_responder(&config, Instant::now());
+            match drive(socket, hs, |h, _| h == info_hash) {
+                Ok(o) => {
+                    let mut out = io::stdout().lock();
+                    let _ = writeln!(out, "{}", line(&o));
+                    let _ = out.flush();
+                }
+                Err(e) => eprintln!("{peer}: {e}"),
+            }
+            active.fetch_sub(1, Ordering::SeqCst);
+        });
+    }
+    Ok(())
+}

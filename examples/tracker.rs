@@ -1,2 +1,277 @@
-//! Work in progress.
-fn main() {}
+//! `tracker`: a UDP tracker (BEP 15) server and client on the bip_utracker cores.
+//!
+//! ```text
+//! tracker serve --bind ADDR [--seconds N] [--stats-every S]
+//! tracker announce URL INFOHASH [--port P] [--event started|completed|stopped|none] [--left N] [--timeout S]
+//! tracker scrape URL INFOHASH... [--timeout S]
+//! ```
+//!
+//! `serve` prints a one-line stats summary every few seconds. `announce` prints
+//! `interval=N leechers=N seeders=N`, then one peer per line (`IP:PORT`, `[IPv6]:PORT`).
+//! `scrape` prints `INFOHASH seeders=N completed=N leechers=N` per hash.
+//!
+//! The sans-IO cores are driven here with plain blocking std sockets: the same cores the
+//! tokio `Client`/`Server` drivers use.
+
+use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bip_examples::fail;
+use bip_util::{InfoHash, PeerId, PEER_ID_PREFIX};
+use bip_utracker::codec::{Event, ScrapeStats};
+use bip_utracker::driver::seed_from_clock;
+use bip_utracker::{
+    AnnounceParams, AnnounceReply, ClientConfig, ClientCore, ClientEvent, ConnectionIds,
+    MemoryStore, MemoryStoreConfig, ServerConfig, ServerCore, TrackerUrl,
+};
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(about = "UDP tracker (BEP 15) server and client")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run a tracker until Ctrl-C (or --seconds).
+    Serve {
+        /// Address to bind, e.g. 127.0.0.1:6969 or [::]:6969.
+        #[arg(long)]
+        bind: SocketAddr,
+        /// Stop after this many seconds.
+        #[arg(long)]
+        seconds: Option<f64>,
+        /// Seconds between stats lines.
+        #[arg(long, default_value_t = 5.0)]
+        stats_every: f64,
+        /// Announce interval told to clients.
+        #[arg(long, default_value_t = 1800)]
+        interval: u32,
+    },
+    /// Announce to a tracker and print the answer.
+    Announce {
+        /// udp://host:port[/path?query]
+        url: String,
+        /// Info hash (40 hex digits).
+        info_hash: InfoHash,
+        /// Our TCP port.
+        #[arg(long, default_value_t = 6881)]
+        port: u16,
+        /// started, completed, stopped or none.
+        #[arg(long, default_value = "started")]
+        event: Event,
+        /// Bytes left to download.
+        #[arg(long, default_value_t = 0)]
+        left: u64,
+        /// Overall timeout in seconds.
+        #[arg(long, default_value_t = 10.0)]
+        timeout: f64,
+    },
+    /// Scrape info hashes.
+    Scrape {
+        /// udp://host:port[/path?query]
+        url: String,
+        /// Info hashes (40 hex digits each).
+        #[arg(required = true)]
+        info_hashes: Vec<InfoHash>,
+        /// Overall timeout in seconds.
+        #[arg(long, default_value_t = 10.0)]
+        timeout: f64,
+    },
+}
+
+fn main() {
+    match Cli::parse().cmd {
+        Cmd::Serve {
+            bind,
+            seconds,
+            stats_every,
+            interval,
+        } => serve(bind, seconds, stats_every, interval),
+        Cmd::Announce {
+            url,
+            info_hash,
+            port,
+            event,
+            left,
+            timeout,
+        } => {
+            let mut p = AnnounceParams::new(info_hash, our_peer_id(), port);
+            p.event = event;
+            p.left = left;
+            match run_client(&url, timeout, |c, now, to, path| {
+                c.announce(now, to, p.clone(), path)
+            }) {
+                Outcome::Announced(r) => print_announce(&r),
+                Outcome::Scraped(_) => unreachable!("announce gives an announce reply"),
+            }
+        }
+        Cmd::Scrape {
+            url,
+            info_hashes,
+            timeout,
+        } => {
+            let mut all = Vec::new();
+            for chunk in info_hashes.chunks(74) {
+                match run_client(&url, timeout, |c, now, to, _| {
+                    c.scrape(now, to, chunk.to_vec())
+                }) {
+                    Outcome::Scraped(s) => all.extend(s),
+                    Outcome::Announced(_) => unreachable!("scrape gives a scrape reply"),
+                }
+            }
+            for (h, s) in info_hashes.iter().zip(all) {
+                println!(
+                    "{h} seeders={} completed={} leechers={}",
+                    s.seeders, s.completed, s.leechers
+                );
+            }
+        }
+    }
+}
+
+fn our_peer_id() -> PeerId {
+    let mut id = [0u8; 20];
+    id[..8].copy_from_slice(&PEER_ID_PREFIX);
+    let mut x = seed_from_clock() | 1;
+    for b in &mut id[8..] {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        *b = b"0123456789abcdefghijklmnopqrstuvwxyz"[(x % 36) as usize];
+    }
+    PeerId::new(id)
+}
+
+fn print_announce(r: &AnnounceReply) {
+    println!(
+        "interval={} leechers={} seeders={}",
+        r.interval, r.leechers, r.seeders
+    );
+    for p in &r.peers {
+        println!("{p}");
+    }
+}
+
+enum Outcome {
+    Announced(AnnounceReply),
+    Scraped(Vec<ScrapeStats>),
+}
+
+fn run_client(
+    url: &str,
+    timeout: f64,
+    start: impl FnOnce(&mut ClientCore, Instant, SocketAddr, Option<Vec<u8>>) -> bip_utracker::RequestId,
+) -> Outcome {
+    let u = TrackerUrl::parse(url).unwrap_or_else(|e| fail(2, e));
+    let target = (u.host.as_str(), u.port)
+        .to_socket_addrs()
+        .ok()
+        .and_then(|mut a| a.next())
+        .unwrap_or_else(|| fail(1, format!("cannot resolve {}", u.host)));
+    let bind: SocketAddr = if target.is_ipv4() {
+        "0.0.0.0:0".parse().unwrap()
+    } else {
+        "[::]:0".parse().unwrap()
+    };
+    let sock = UdpSocket::bind(bind).unwrap_or_else(|e| fail(1, e));
+    // Retransmission every 1 s, doubling (BEP 15's 15 s base is too slow for a CLI).
+    let cfg = ClientConfig {
+        base_timeout: Duration::from_secs(1),
+        ..Default::default()
+    };
+    let mut core = ClientCore::new(cfg, seed_from_clock());
+    let deadline = Instant::now() + Duration::from_secs_f64(timeout.max(0.001));
+    let path = (!u.path.is_empty()).then(|| u.path.clone().into_bytes());
+    start(&mut core, Instant::now(), target, path);
+    let mut buf = [0u8; 65536];
+    loop {
+        while let Some(t) = core.poll_transmit() {
+            if let Err(e) = sock.send_to(&t.bytes, t.to) {
+                fail(1, format!("send to {}: {e}", t.to));
+            }
+        }
+        if let Some(ev) = core.poll_event() {
+            return match ev {
+                ClientEvent::Announced(_, r) => Outcome::Announced(r),
+                ClientEvent::Scraped(_, s) => Outcome::Scraped(s),
+                ClientEvent::Failed(_, e) => fail(1, e),
+            };
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            fail(1, format!("no answer from {target} within {timeout} s"));
+        }
+        let wake = core.poll_timeout().unwrap_or(deadline).min(deadline);
+        sock.set_read_timeout(Some(
+            wake.saturating_duration_since(now)
+                .max(Duration::from_millis(1)),
+        ))
+        .ok();
+        match sock.recv_from(&mut buf) {
+            Ok((n, from)) => core.handle_datagram(Instant::now(), from, &buf[..n]),
+            Err(_) => core.handle_timeout(Instant::now()),
+        }
+    }
+}
+
+fn serve(bind: SocketAddr, seconds: Option<f64>, stats_every: f64, interval: u32) {
+    let sock = UdpSocket::bind(bind).unwrap_or_else(|e| fail(1, format!("bind {bind}: {e}")));
+    let start = Instant::now();
+    let store = Arc::new(MemoryStore::new(
+        MemoryStoreConfig::default(),
+        start,
+        seed_from_clock(),
+    ));
+    let config = ServerConfig {
+        announce_interval: interval,
+        ..Default::default()
+    };
+    let ids = ConnectionIds::new(seed_from_clock(), start, config.connection_id_window);
+    let mut core = ServerCore::new(config, store.clone(), ids);
+    let end = seconds.map(|s| start + Duration::from_secs_f64(s.max(0.0)));
+    let every = Duration::from_secs_f64(stats_every.max(0.1));
+    let mut next_stats = start + every;
+    println!("listening on {}", sock.local_addr().unwrap_or(bind));
+    let mut buf = [0u8; 65536];
+    let print = |store: &MemoryStore, core: &ServerCore<Arc<MemoryStore>>| {
+        let c = core.counters().snapshot();
+        let (t, p) = store.len();
+        println!(
+            "uptime={:.0}s connects={} announces={} scrapes={} responses={} errors={} dropped={} torrents={t} peers={p}",
+            start.elapsed().as_secs_f64(),
+            c.connects, c.announces, c.scrapes, c.responses, c.errors, c.dropped
+        );
+    };
+    loop {
+        let now = Instant::now();
+        if end.is_some_and(|e| now >= e) {
+            print(&store, &core);
+            return;
+        }
+        if now >= next_stats {
+            print(&store, &core);
+            next_stats = now + every;
+        }
+        let mut wake = next_stats.min(core.poll_timeout(now));
+        if let Some(e) = end {
+            wake = wake.min(e);
+        }
+        sock.set_read_timeout(Some(
+            wake.saturating_duration_since(now)
+                .max(Duration::from_millis(1)),
+        ))
+        .ok();
+        match sock.recv_from(&mut buf) {
+            Ok((n, from)) => {
+                if let Some(r) = core.handle_datagram(Instant::now(), from, &buf[..n]) {
+                    let _ = sock.send_to(r, from);
+                }
+            }
+            Err(_) => core.handle_timeout(Instant::now()),
+        }
+    }
+}

@@ -1,3 +1,83 @@
-//! .torrent files (v1, v2, hybrid): parse, create with parallel hashing, verify, magnet links
+//! .torrent files (v1, v2, hybrid): parse, create with parallel hashing,
+//! verify, magnet links.
 //!
-//! Work in progress.
+//! ```
+//! use bip_metainfo::{Magnet, Metainfo};
+//!
+//! let bytes = b"d8:announce14:udp://t.org:804:infod6:lengthi20000e4:name5:a.txt\
+//! 12:piece lengthi16384e6:pieces40:aaaaaaaaaaaaaaaaaaaabbbbbbbbbbbbbbbbbbbb\
+//! 7:privatei1eee";
+//! let torrent = Metainfo::from_bytes(bytes)?;
+//! assert_eq!(torrent.info.name, "a.txt");
+//! assert_eq!(torrent.info.total_size(), 20000);
+//! assert_eq!(torrent.info.num_pieces(), 2);
+//! assert!(torrent.info.private);
+//! assert_eq!(torrent.info.piece_hash(1), Some([b'b'; 20]));
+//!
+//! // The info hash is the SHA-1 of the exact info bytes; re-encoding keeps them.
+//! let hash = torrent.info_hash_v1().unwrap();
+//! assert_eq!(Metainfo::from_bytes(&torrent.to_bytes())?.info_hash_v1(), Some(hash));
+//!
+//! // Files: sanitized relative paths, lengths and offsets.
+//! let file = torrent.info.files().next().unwrap();
+//! assert_eq!(file.path, ["a.txt"]);
+//!
+//! // Magnet links.
+//! let magnet = torrent.magnet();
+//! assert_eq!(
+//!     magnet.to_string(),
+//!     format!("magnet:?xt=urn:btih:{hash}&dn=a.txt&tr=udp%3A%2F%2Ft.org%3A80")
+//! );
+//! assert_eq!(Magnet::parse(&magnet.to_string())?.info_hash_v1, Some(hash));
+//!
+//! // Errors name the field.
+//! let err = Metainfo::from_bytes(b"d4:infod6:lengthi-1e4:name1:a12:piece lengthi16384e6:pieces0:ee")
+//!     .unwrap_err();
+//! assert_eq!(err.to_string(), "`info.length`: invalid length");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Parsing
+//! [`Metainfo::from_bytes`] parses a whole .torrent, [`Info::from_bytes`] a
+//! bare info dictionary (as fetched with BEP 9). Decoding is as lenient as
+//! libtorrent's for v1 (unsorted keys, leading zeros, trailing bytes) and
+//! strict inside v2 info dictionaries. Everything a file controls is bounded
+//! ([`MAX_FILES`], [`MAX_PATH_DEPTH`], [`MAX_NAME_LEN`], [`MAX_PIECES`],
+//! [`MAX_DECODE_DEPTH`]).
+//!
+//! # File paths
+//! Paths are sanitized as libtorrent does ([`sanitize_path_element`]): no
+//! component is empty, `.`, `..` or holds a separator, and all are valid
+//! UTF-8, so a [`FileEntry::path`] can be joined onto a download directory.
+//!
+//! # For creating and verifying
+//! [`Info::piece_length`], [`Info::piece_hash`] / [`Info::pieces`] (v1),
+//! [`Info::all_files`] (with padding files, [`FileAttrs::pad`]) and their
+//! [`FileEntry::offset`]s, [`FileEntry::pieces_root`] and
+//! [`Metainfo::piece_layer`] (v2), and [`piece_layer_root`].
+
+pub mod create;
+mod error;
+mod info;
+mod magnet;
+mod metainfo;
+mod sanitize;
+pub mod verify;
+
+pub use error::{InvalidKind, MetainfoError};
+pub use info::{
+    piece_layer_root, FileAttrs, FileEntry, Info, Version, BLOCK_SIZE, MAX_DUPLICATE_PATHS,
+    MAX_FILES, MAX_FILE_SIZE, MAX_NAME_LEN, MAX_PATH_DEPTH, MAX_PIECES,
+};
+pub use magnet::{Magnet, MagnetError, MAX_SO_INDEX};
+pub use metainfo::Metainfo;
+pub use sanitize::{repair_utf8, sanitize_path_element, TRUNCATE_ELEMENT_AT};
+
+/// Deepest bencode nesting accepted in a torrent (libtorrent's default).
+pub const MAX_DECODE_DEPTH: usize = 100;
+
+fn decoder() -> bip_bencode::Decoder {
+    bip_bencode::Decoder::lenient()
+        .allow_trailing(true)
+        .max_depth(MAX_DECODE_DEPTH)
+}

@@ -1,0 +1,619 @@
+//! Create .torrent files (v1, v2, hybrid) with parallel hashing.
+//!
+//! ```
+//! use bip_metainfo::create::{MemorySource, TorrentBuilder, Version};
+//!
+//! let src = MemorySource { files: vec![(vec!["a.txt".into()], b"hello".to_vec())] };
+//! let created = TorrentBuilder::new()
+//!     .announce("udp://127.0.0.1:6969/announce")
+//!     .creation_date(None)
+//!     .version(Version::Hybrid)
+//!     .build_from_source("demo", &src)?;
+//! assert!(created.info_hash_v1.is_some() && created.info_hash_v2.is_some());
+//! # Ok::<(), bip_metainfo::create::CreateError>(())
+//! ```
+//!
+//! # Defaults
+//! v1, piece length chosen automatically ([`auto_piece_length`]), all cores
+//! ([`std::thread::available_parallelism`]), `created by` = `bip/0.1.0`, `creation date` = now,
+//! public, no trackers.
+//!
+//! # File order
+//! v1 files are sorted by their full relative path bytes (`a/b/c` joined with `/`), as mktorrent
+//! does, so that for the same content and piece length the v1 info hash equals mktorrent's. v2 and
+//! hybrid torrents sort by path components (the order of the `file tree` dictionary), as BEP 52
+//! requires for hybrids. Multi-file hybrid torrents follow every file whose length is not a
+//! multiple of the piece length with a BEP 47 padding file (`.pad/N`, `attr` = `p`), the last one
+//! included, as libtorrent 2.0 does: bip's hybrid info hash then equals libtorrent's for the same
+//! files in the same order.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use bip_bencode::Bencode;
+use bip_util::{InfoHash, InfoHashV2};
+
+pub(crate) mod hasher;
+mod source;
+
+pub use source::{DataSource, FsSource, MemorySource, SourceFile};
+
+use hasher::{Entry, Segment};
+
+/// Default `created by`.
+pub const DEFAULT_CREATED_BY: &str = "bip/0.1.0";
+/// Smallest piece length (BEP 52's block size).
+pub const MIN_PIECE_LENGTH: u64 = 16 * 1024;
+/// Largest automatically chosen piece length.
+pub const MAX_AUTO_PIECE_LENGTH: u64 = 16 * 1024 * 1024;
+
+/// Torrent format to create.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Version {
+    /// BEP 3 only.
+    #[default]
+    V1,
+    /// BEP 52 only.
+    V2,
+    /// Both (BEP 52 hybrid, files padded to piece boundaries).
+    Hybrid,
+}
+
+/// Why creation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CreateError {
+    /// Reading the content failed.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file (or a description of the source file).
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// A file or directory name is not UTF-8.
+    #[error("{}: file name is not UTF-8", .0.display())]
+    NonUtf8Path(PathBuf),
+    /// No data to hash (no files, or only empty ones).
+    #[error("no data: the content is empty")]
+    Empty,
+    /// The piece length is not a power of two of at least 16 KiB.
+    #[error("piece length {0} is not a power of two >= 16384")]
+    InvalidPieceLength(u64),
+    /// The source's file list is unusable (e.g. an empty path in a multi-file source, a file
+    /// name that is `.`/`..`/empty or holds `/`, or a duplicate path).
+    #[error("invalid file list: {0}")]
+    InvalidFiles(String),
+    /// The cancel flag was raised.
+    #[error("cancelled")]
+    Cancelled,
+}
+
+/// A created torrent.
+#[derive(Debug, Clone)]
+pub struct Created {
+    /// The .torrent file.
+    pub bytes: Vec<u8>,
+    /// v1 info hash (v1 and hybrid).
+    pub info_hash_v1: Option<InfoHash>,
+    /// v2 info hash (v2 and hybrid).
+    pub info_hash_v2: Option<InfoHashV2>,
+    /// Piece length used.
+    pub piece_length: u64,
+    /// Number of v1 pieces (v1/hybrid) or of v2 pieces summed over files (v2).
+    pub num_pieces: u64,
+    /// Bytes of content (padding excluded).
+    pub total_length: u64,
+}
+
+type Progress = Arc<dyn Fn(u64, u64) + Send + Sync>;
+
+/// Builds a torrent; see the [module documentation](self) for defaults.
+#[derive(Clone)]
+pub struct TorrentBuilder {
+    piece_length: Option<u64>,
+    tiers: Vec<Vec<String>>,
+    web_seeds: Vec<String>,
+    comment: Option<String>,
+    created_by: Option<String>,
+    creation_date: Option<i64>,
+    private: bool,
+    source: Option<String>,
+    nodes: Vec<(String, u16)>,
+    version: Version,
+    threads: usize,
+    progress: Option<Progress>,
+    cancel: Option<Arc<AtomicBool>>,
+    name: Option<String>,
+}
+
+impl std::fmt::Debug for TorrentBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TorrentBuilder")
+            .field("piece_length", &self.piece_length)
+            .field("tiers", &self.tiers)
+            .field("version", &self.version)
+            .field("threads", &self.threads)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for TorrentBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Automatic piece length for `total` bytes: the smallest power of two from 16 KiB to 16 MiB
+/// giving at most 2,000 pieces (so 1,000–2,000 pieces between 16 MiB and 32 GiB of content).
+///
+/// ```
+/// assert_eq!(bip_metainfo::create::auto_piece_length(2 << 30), 2 << 20);
+/// assert_eq!(bip_metainfo::create::auto_piece_length(1000), 16384);
+/// ```
+pub fn auto_piece_length(total: u64) -> u64 {
+    let mut pl = MIN_PIECE_LENGTH;
+    while pl < MAX_AUTO_PIECE_LENGTH && total.div_ceil(pl) > 2000 {
+        pl *= 2;
+    }
+    pl
+}
+
+impl TorrentBuilder {
+    /// A builder with the defaults.
+    pub fn new() -> Self {
+        TorrentBuilder {
+            piece_length: None,
+            tiers: Vec::new(),
+            web_seeds: Vec::new(),
+            comment: None,
+            created_by: Some(DEFAULT_CREATED_BY.to_owned()),
+            creation_date: Some(now()),
+            private: false,
+            source: None,
+            nodes: Vec::new(),
+            version: Version::V1,
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            progress: None,
+            cancel: None,
+            name: None,
+        }
+    }
+
+    /// Piece length in bytes (a power of two, at least 16 KiB); `None` = automatic.
+    pub fn piece_length(mut self, pl: impl Into<Option<u64>>) -> Self {
+        self.piece_length = pl.into();
+        self
+    }
+    /// Add a tracker tier. The first tracker becomes `announce`; `announce-list` is written when
+    /// there is more than one tracker.
+    pub fn announce_tier(mut self, tier: Vec<String>) -> Self {
+        if !tier.is_empty() {
+            self.tiers.push(tier);
+        }
+        self
+    }
+    /// Add a tier of one tracker.
+    pub fn announce(self, url: impl Into<String>) -> Self {
+        self.announce_tier(vec![url.into()])
+    }
+    /// Add a web seed (BEP 19 `url-list`).
+    pub fn web_seed(mut self, url: impl Into<String>) -> Self {
+        self.web_seeds.push(url.into());
+        self
+    }
+    /// Set `comment`.
+    pub fn comment(mut self, c: impl Into<String>) -> Self {
+        self.comment = Some(c.into());
+        self
+    }
+    /// Set `created by` (`None` leaves it out).
+    pub fn created_by(mut self, c: Option<String>) -> Self {
+        self.created_by = c;
+        self
+    }
+    /// Set `creation date` in Unix seconds (`None` leaves it out, for reproducible output).
+    pub fn creation_date(mut self, d: Option<i64>) -> Self {
+        self.creation_date = d;
+        self
+    }
+    /// Set the BEP 27 `private` flag.
+    pub fn private(mut self, p: bool) -> Self {
+        self.private = p;
+        self
+    }
+    /// Set the info dictionary's `source` (changes the info hash; used by private trackers).
+    pub fn source(mut self, s: impl Into<String>) -> Self {
+        self.source = Some(s.into());
+        self
+    }
+    /// Add a BEP 5 DHT node (`nodes`).
+    pub fn dht_node(mut self, host: impl Into<String>, port: u16) -> Self {
+        self.nodes.push((host.into(), port));
+        self
+    }
+    /// Torrent format (default v1).
+    pub fn version(mut self, v: Version) -> Self {
+        self.version = v;
+        self
+    }
+    /// Hashing threads (default: all cores; 0 counts as 1).
+    pub fn threads(mut self, n: usize) -> Self {
+        self.threads = n.max(1);
+        self
+    }
+    /// Progress callback `(bytes done, bytes total)`, called from the hashing threads.
+    pub fn progress(mut self, f: impl Fn(u64, u64) + Send + Sync + 'static) -> Self {
+        self.progress = Some(Arc::new(f));
+        self
+    }
+    /// Cancel flag, checked between chunks of pieces: when set, building returns
+    /// [`CreateError::Cancelled`].
+    pub fn cancel(mut self, flag: Arc<AtomicBool>) -> Self {
+        self.cancel = Some(flag);
+        self
+    }
+    /// Override the torrent's `name` (default: the file or directory name).
+    pub fn name(mut self, n: impl Into<String>) -> Self {
+        self.name = Some(n.into());
+        self
+    }
+
+    /// Create a torrent of a file or directory.
+    ///
+    /// # Errors
+    /// See [`CreateError`].
+    pub fn build_from_path(&self, path: impl AsRef<Path>) -> Result<Created, CreateError> {
+        let path = path.as_ref();
+        let src = FsSource::walk(path)?;
+        let name = match &self.name {
+            Some(n) => n.clone(),
+            None => {
+                let abs = std::fs::canonicalize(path).map_err(|source| CreateError::Io {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
+                abs.file_name()
+                    .ok_or_else(|| CreateError::InvalidFiles("path has no file name".into()))?
+                    .to_str()
+                    .ok_or_else(|| CreateError::NonUtf8Path(abs.clone()))?
+                    .to_owned()
+            }
+        };
+        self.build(&name, &src, &|i| src.disk_path(i).to_path_buf())
+    }
+
+    /// Create a torrent named `name` from a custom [`DataSource`]. A source with a single file
+    /// whose path is empty gives a single-file torrent.
+    ///
+    /// # Errors
+    /// See [`CreateError`].
+    pub fn build_from_source(
+        &self,
+        name: &str,
+        src: &dyn DataSource,
+    ) -> Result<Created, CreateError> {
+        let name = self.name.as_deref().unwrap_or(name);
+        let files = src.files();
+        self.build(name, src, &|i| {
+            files
+                .get(i)
+                .map(|f| PathBuf::from(f.path.join("/")))
+                .unwrap_or_default()
+        })
+    }
+
+    fn build(
+        &self,
+        name: &str,
+        src: &dyn DataSource,
+        describe: &dyn Fn(usize) -> PathBuf,
+    ) -> Result<Created, CreateError> {
+        check_component(name)?;
+        let files = src.files();
+        let single = files.len() == 1 && files[0].path.is_empty();
+        if !single {
+            if files.is_empty() {
+                return Err(CreateError::Empty);
+            }
+            for f in &files {
+                if f.path.is_empty() {
+                    return Err(CreateError::InvalidFiles(
+                        "empty path in a multi-file source".into(),
+                    ));
+                }
+                for c in &f.path {
+                    check_component(c)?;
+                }
+            }
+        }
+        let total: u64 = files.iter().map(|f| f.length).sum();
+        if total == 0 {
+            return Err(CreateError::Empty);
+        }
+        let pl = self
+            .piece_length
+            .unwrap_or_else(|| auto_piece_length(total));
+        if !pl.is_power_of_two() || pl < MIN_PIECE_LENGTH {
+            return Err(CreateError::InvalidPieceLength(pl));
+        }
+        // Order.
+        let mut order: Vec<usize> = (0..files.len()).collect();
+        if self.version == Version::V1 {
+            order.sort_by(|&a, &b| files[a].path.join("/").cmp(&files[b].path.join("/")));
+        } else {
+            order.sort_by(|&a, &b| files[a].path.cmp(&files[b].path));
+        }
+        for w in order.windows(2) {
+            if files[w[0]].path == files[w[1]].path {
+                return Err(CreateError::InvalidFiles(format!(
+                    "duplicate path {}",
+                    files[w[0]].path.join("/")
+                )));
+            }
+        }
+        let v1 = self.version != Version::V2;
+        let v2 = self.version != Version::V1;
+        // Layout and segments.
+        let mut layout = Vec::new();
+        let mut segments = Vec::new();
+        let mut off = 0u64;
+        // (file index, Some(pad length) for a padding entry)
+        let mut v1_files: Vec<(Option<usize>, u64)> = Vec::new();
+        for &i in &order {
+            let len = files[i].length;
+            layout.push(Entry {
+                start: off,
+                len,
+                src: Some(i),
+            });
+            v1_files.push((Some(i), len));
+            let start = off;
+            off += len;
+            let mut pad = 0;
+            if self.version == Version::Hybrid && !single && len % pl != 0 {
+                pad = pl - len % pl;
+                layout.push(Entry {
+                    start: off,
+                    len: pad,
+                    src: None,
+                });
+                v1_files.push((None, pad));
+                off += pad;
+            }
+            if v2 && len > 0 {
+                segments.push(Segment {
+                    start,
+                    data_len: len,
+                    v1_len: if v1 { len + pad } else { len },
+                });
+            }
+        }
+        if !v2 {
+            segments.push(Segment {
+                start: 0,
+                data_len: total,
+                v1_len: total,
+            });
+        }
+        let progress = self.progress.clone();
+        let spec = hasher::Spec {
+            piece_length: pl,
+            v1,
+            v2,
+            threads: self.threads,
+            fail_fast: true,
+            progress: progress.as_deref().map(|p| p as &(dyn Fn(u64, u64) + Sync)),
+            cancel: self.cancel.as_deref(),
+        };
+        let outs = hasher::run(&layout, &segments, &spec, src).map_err(|e| match e {
+            hasher::EngineError::Cancelled => CreateError::Cancelled,
+            hasher::EngineError::Io { src, err } => CreateError::Io {
+                path: describe(src),
+                source: err,
+            },
+        })?;
+        // v1 pieces.
+        let mut pieces = Vec::new();
+        if v1 {
+            for o in &outs {
+                for h in &o.v1 {
+                    pieces.extend_from_slice(&h.ok_or(CreateError::Cancelled)?);
+                }
+            }
+        }
+        let num_v1 = (pieces.len() / 20) as u64;
+        // v2 roots.
+        let mut roots: BTreeMap<usize, [u8; 32]> = BTreeMap::new();
+        let mut layers: BTreeMap<Cow<'static, [u8]>, Bencode<'static>> = BTreeMap::new();
+        let mut num_v2 = 0;
+        if v2 {
+            let mut seg = 0;
+            for &i in &order {
+                if files[i].length == 0 {
+                    continue;
+                }
+                let hashes: Vec<[u8; 32]> = outs[seg]
+                    .v2
+                    .iter()
+                    .map(|h| h.ok_or(CreateError::Cancelled))
+                    .collect::<Result<_, _>>()?;
+                seg += 1;
+                num_v2 += hashes.len() as u64;
+                let root = hasher::file_root(&hashes, pl);
+                if files[i].length > pl {
+                    layers.insert(
+                        Cow::Owned(root.to_vec()),
+                        Bencode::Bytes(hashes.concat().into()),
+                    );
+                }
+                roots.insert(i, root);
+            }
+        }
+        // Info dictionary.
+        let mut info: BTreeMap<Cow<'static, [u8]>, Bencode<'static>> = BTreeMap::new();
+        let k = |s: &'static str| Cow::Borrowed(s.as_bytes());
+        let s = |v: &str| Bencode::Bytes(Cow::Owned(v.as_bytes().to_vec()));
+        info.insert(k("name"), s(name));
+        info.insert(k("piece length"), Bencode::Int(pl as i64));
+        if self.private {
+            info.insert(k("private"), Bencode::Int(1));
+        }
+        if let Some(src) = &self.source {
+            info.insert(k("source"), s(src));
+        }
+        if v1 {
+            info.insert(k("pieces"), Bencode::Bytes(Cow::Owned(pieces)));
+            if single {
+                info.insert(k("length"), Bencode::Int(total as i64));
+            } else {
+                let list = v1_files
+                    .iter()
+                    .map(|&(i, len)| {
+                        let mut m = BTreeMap::new();
+                        m.insert(k("length"), Bencode::Int(len as i64));
+                        match i {
+                            Some(i) => {
+                                let p = files[i].path.iter().map(|c| s(c)).collect();
+                                m.insert(k("path"), Bencode::List(p));
+                            }
+                            None => {
+                                m.insert(k("attr"), s("p"));
+                                m.insert(
+                                    k("path"),
+                                    Bencode::List(vec![s(".pad"), s(&len.to_string())]),
+                                );
+                            }
+                        }
+                        Bencode::Dict(m)
+                    })
+                    .collect();
+                info.insert(k("files"), Bencode::List(list));
+            }
+        }
+        if v2 {
+            info.insert(k("meta version"), Bencode::Int(2));
+            let mut tree = BTreeMap::new();
+            for &i in &order {
+                let f = &files[i];
+                let mut leaf = BTreeMap::new();
+                leaf.insert(k("length"), Bencode::Int(f.length as i64));
+                if let Some(r) = roots.get(&i) {
+                    leaf.insert(k("pieces root"), Bencode::Bytes(Cow::Owned(r.to_vec())));
+                }
+                let comps: Vec<&str> = if single {
+                    vec![name]
+                } else {
+                    f.path.iter().map(String::as_str).collect()
+                };
+                insert_tree(&mut tree, &comps, Bencode::Dict(leaf))?;
+            }
+            info.insert(k("file tree"), Bencode::Dict(tree));
+        }
+        let info = Bencode::Dict(info);
+        let info_bytes = info.encode();
+        // Root dictionary.
+        let mut root: BTreeMap<Cow<'static, [u8]>, Bencode<'static>> = BTreeMap::new();
+        if let Some(first) = self.tiers.first().and_then(|t| t.first()) {
+            root.insert(k("announce"), s(first));
+        }
+        if self.tiers.iter().map(Vec::len).sum::<usize>() > 1 {
+            let list = self
+                .tiers
+                .iter()
+                .map(|t| Bencode::List(t.iter().map(|u| s(u)).collect()))
+                .collect();
+            root.insert(k("announce-list"), Bencode::List(list));
+        }
+        if let Some(c) = &self.comment {
+            root.insert(k("comment"), s(c));
+        }
+        if let Some(c) = &self.created_by {
+            root.insert(k("created by"), s(c));
+        }
+        if let Some(d) = self.creation_date {
+            root.insert(k("creation date"), Bencode::Int(d));
+        }
+        match self.web_seeds.as_slice() {
+            [] => {}
+            [one] => {
+                root.insert(k("url-list"), s(one));
+            }
+            many => {
+                root.insert(
+                    k("url-list"),
+                    Bencode::List(many.iter().map(|u| s(u)).collect()),
+                );
+            }
+        }
+        if !self.nodes.is_empty() {
+            let list = self
+                .nodes
+                .iter()
+                .map(|(h, p)| Bencode::List(vec![s(h), Bencode::Int(i64::from(*p))]))
+                .collect();
+            root.insert(k("nodes"), Bencode::List(list));
+        }
+        if v2 && !layers.is_empty() {
+            root.insert(k("piece layers"), Bencode::Dict(layers));
+        }
+        root.insert(k("info"), info);
+        let bytes = Bencode::Dict(root).encode();
+        Ok(Created {
+            bytes,
+            info_hash_v1: v1.then(|| InfoHash::from_sha1(&info_bytes)),
+            info_hash_v2: v2.then(|| InfoHashV2::from_sha256(&info_bytes)),
+            piece_length: pl,
+            num_pieces: if v1 { num_v1 } else { num_v2 },
+            total_length: total,
+        })
+    }
+}
+
+fn insert_tree(
+    tree: &mut BTreeMap<Cow<'static, [u8]>, Bencode<'static>>,
+    comps: &[&str],
+    leaf: Bencode<'static>,
+) -> Result<(), CreateError> {
+    let Some((first, rest)) = comps.split_first() else {
+        return Err(CreateError::InvalidFiles("empty path".into()));
+    };
+    let key = Cow::Owned(first.as_bytes().to_vec());
+    if rest.is_empty() {
+        let mut m = BTreeMap::new();
+        m.insert(Cow::Borrowed(&b""[..]), leaf);
+        if tree.insert(key, Bencode::Dict(m)).is_some() {
+            return Err(CreateError::InvalidFiles(format!(
+                "{first} is both a file and a directory"
+            )));
+        }
+        return Ok(());
+    }
+    let sub = tree
+        .entry(key)
+        .or_insert_with(|| Bencode::Dict(BTreeMap::new()));
+    match sub.as_dict_mut() {
+        Some(d) if !d.contains_key(&b""[..]) => insert_tree(d, rest, leaf),
+        _ => Err(CreateError::InvalidFiles(format!(
+            "{first} is both a file and a directory"
+        ))),
+    }
+}
+
+fn check_component(c: &str) -> Result<(), CreateError> {
+    if c.is_empty() || c == "." || c == ".." || c.contains('/') || c.contains('\0') {
+        return Err(CreateError::InvalidFiles(format!(
+            "bad file name component {c:?}"
+        )));
+    }
+    Ok(())
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}

@@ -1,0 +1,954 @@
+//! The info dictionary: files, pieces, v2 file tree.
+
+use std::collections::{BTreeMap, HashMap};
+
+use bip_bencode::{Bencode, Dict, SoftFault, Value};
+use bip_util::{sha1, sha256, InfoHash, InfoHashV2};
+
+use crate::error::{InvalidKind as K, MetainfoError};
+use crate::sanitize::{repair_utf8, sanitize_path_element};
+
+/// Most files (padding files included) a torrent may list.
+pub const MAX_FILES: usize = 1_000_000;
+/// Most elements in a file path (directories plus the file name).
+pub const MAX_PATH_DEPTH: usize = 64;
+/// Longest name or path element accepted, in bytes before sanitization
+/// (sanitization then shortens elements to about 255 bytes).
+pub const MAX_NAME_LEN: usize = 4096;
+/// Most pieces a torrent may have (libtorrent's default `max_pieces`).
+pub const MAX_PIECES: u64 = 0x20_0000;
+/// Most renaming attempts that files sharing a path may need: the n-th copy
+/// of a path costs n - 1 attempts (libtorrent's default
+/// `max_duplicate_filenames`, counted the same way).
+pub const MAX_DUPLICATE_PATHS: usize = 500;
+/// Largest file (and total) size accepted: 2^48 - 1 bytes, as libtorrent.
+pub const MAX_FILE_SIZE: u64 = (1 << 48) - 1;
+/// The v2 merkle tree's block size (16 KiB).
+pub const BLOCK_SIZE: u64 = 16 * 1024;
+
+/// Which BitTorrent protocol versions a torrent supports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Version {
+    /// BEP 3 only (`pieces`).
+    V1,
+    /// BEP 52 only (`meta version` 2, `file tree`).
+    V2,
+    /// Both: a v1 file list with padding plus a v2 file tree describing the
+    /// same files.
+    Hybrid,
+}
+
+impl Version {
+    /// Has v1 piece hashes and a v1 info hash.
+    pub fn has_v1(self) -> bool {
+        matches!(self, Version::V1 | Version::Hybrid)
+    }
+    /// Has a v2 file tree and a v2 info hash.
+    pub fn has_v2(self) -> bool {
+        matches!(self, Version::V2 | Version::Hybrid)
+    }
+}
+
+/// BEP 47 file attributes (the `attr` string).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct FileAttrs {
+    /// `p`: a padding file (zeros that align the next file to a piece
+    /// boundary; not to be written to disk). Also set for BitComet-style
+    /// `_____padding_file_` paths.
+    pub pad: bool,
+    /// `x`: executable.
+    pub executable: bool,
+    /// `h`: hidden.
+    pub hidden: bool,
+    /// `l`: a symbolic link (see [`FileEntry::symlink_target`]); its length
+    /// is 0.
+    pub symlink: bool,
+}
+
+/// One file of a torrent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileEntry {
+    /// Sanitized path components relative to the torrent's root folder (the
+    /// folder named [`Info::name`] for a multi-file torrent). For a
+    /// single-file torrent this is `[name]`. Every component is safe to join
+    /// onto a directory: never empty, `.`, `..`, or containing a separator.
+    /// A padding file without a path gets `[".pad", "<length>"]`.
+    pub path: Vec<String>,
+    /// Length in bytes.
+    pub length: u64,
+    /// Byte offset of the file in the torrent's piece space: the sum of the
+    /// lengths of the files before it, padding files included. (For v2-only
+    /// torrents the padding files are implied, as libtorrent lays them out:
+    /// one after every file that does not end on a piece boundary, so that
+    /// each file starts on a piece boundary.)
+    pub offset: u64,
+    /// BEP 47 attributes.
+    pub attrs: FileAttrs,
+    /// Sanitized target of a symlink, relative to the torrent's root folder.
+    pub symlink_target: Option<Vec<String>>,
+    /// The v2 merkle root of the file (`pieces root`); `None` for v1-only
+    /// torrents, padding files and empty files.
+    pub pieces_root: Option<[u8; 32]>,
+    /// BEP 47 `mtime`.
+    pub mtime: Option<i64>,
+    /// BEP 47 per-file `sha1`.
+    pub sha1: Option<[u8; 20]>,
+}
+
+impl FileEntry {
+    /// The path joined with `/`.
+    pub fn path_string(&self) -> String {
+        self.path.join("/")
+    }
+    /// Whether this is a padding file.
+    pub fn is_padding(&self) -> bool {
+        self.attrs.pad
+    }
+    /// Number of v2 pieces of this file (`ceil(length / piece_length)`).
+    pub fn num_pieces_v2(&self, piece_length: u64) -> u64 {
+        self.length.div_ceil(piece_length.max(1))
+    }
+}
+
+/// A parsed info dictionary (v1, v2 or hybrid). Keeps its exact bytes, so
+/// the info hashes are those of the input even for non-canonical files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Info {
+    /// Sanitized name: the file name of a single-file torrent, the root
+    /// folder of a multi-file one. Never empty (a multi-file torrent whose
+    /// name sanitizes to nothing is named after its hex info hash).
+    pub name: String,
+    /// Bytes per piece.
+    pub piece_length: u64,
+    /// BEP 27 `private` flag.
+    pub private: bool,
+    /// `source` (used by private trackers to make info hashes unique).
+    pub source: Option<String>,
+    /// Protocol versions.
+    pub version: Version,
+    /// Whether the torrent is a folder of files (v1 `files` list, or a v2
+    /// file tree with more than one file or a directory).
+    pub multi_file: bool,
+    /// BEP 52 `meta version`, if present.
+    pub meta_version: Option<i64>,
+    /// BEP 38 `similar` info hashes inside the info dict.
+    pub similar: Vec<[u8; 20]>,
+    /// BEP 38 `collections` inside the info dict.
+    pub collections: Vec<String>,
+    /// Keys of the info dict this crate does not interpret, kept as values.
+    pub unknown: BTreeMap<Vec<u8>, Bencode<'static>>,
+    files: Vec<FileEntry>,
+    pieces: Vec<u8>,
+    raw: Vec<u8>,
+    hash_v1: Option<InfoHash>,
+    hash_v2: Option<InfoHashV2>,
+}
+
+impl Info {
+    /// Parse a bare info dictionary (as fetched from peers with BEP 9). The
+    /// bytes are hashed as given.
+    ///
+    /// ```
+    /// use bip_metainfo::Info;
+    /// let info = Info::from_bytes(b"d6:lengthi5e4:name3:abc12:piece lengthi16384e6:pieces20:aaaaaaaaaaaaaaaaaaaae")?;
+    /// assert_eq!(info.name, "abc");
+    /// assert_eq!(info.total_size(), 5);
+    /// assert!(info.info_hash_v1().is_some());
+    /// # Ok::<(), bip_metainfo::MetainfoError>(())
+    /// ```
+    pub fn from_bytes(bytes: &[u8]) -> Result<Info, MetainfoError> {
+        let doc = crate::decoder().decode(bytes)?;
+        let root = doc.root();
+        if root.as_dict().is_none() {
+            return Err(MetainfoError::NotADictionary);
+        }
+        parse_info(root, doc.soft_faults())
+    }
+
+    /// The exact bytes of the info dictionary.
+    pub fn raw(&self) -> &[u8] {
+        &self.raw
+    }
+
+    /// SHA-1 of the info bytes, for torrents with v1 pieces.
+    pub fn info_hash_v1(&self) -> Option<InfoHash> {
+        self.hash_v1
+    }
+
+    /// SHA-256 of the info bytes, for torrents with a v2 file tree.
+    pub fn info_hash_v2(&self) -> Option<InfoHashV2> {
+        self.hash_v2
+    }
+
+    /// The 20-byte hash used on the wire (handshake, DHT, trackers): the v1
+    /// hash, or the truncated v2 hash of a v2-only torrent.
+    pub fn wire_info_hash(&self) -> InfoHash {
+        match (self.hash_v1, self.hash_v2) {
+            (Some(h), _) => h,
+            (None, Some(h)) => h.truncated(),
+            (None, None) => InfoHash::from_sha1(&self.raw),
+        }
+    }
+
+    /// Every file in torrent order, padding files included (what piece
+    /// offsets are computed over). For v2-only torrents the padding files
+    /// are synthesized (path `[".pad", "<length>"]`).
+    pub fn all_files(&self) -> &[FileEntry] {
+        &self.files
+    }
+
+    /// The files without padding files.
+    pub fn files(&self) -> impl Iterator<Item = &FileEntry> + '_ {
+        self.files.iter().filter(|f| !f.attrs.pad)
+    }
+
+    /// Total size of the piece space: the sum of all file lengths, padding
+    /// files included (libtorrent's `total_size`).
+    pub fn total_size(&self) -> u64 {
+        self.files.iter().map(|f| f.length).sum()
+    }
+
+    /// The sum of the lengths of the real files (padding left out).
+    pub fn payload_size(&self) -> u64 {
+        self.files().map(|f| f.length).sum()
+    }
+
+    /// Number of pieces of the piece space (`ceil(total_size / piece_length)`;
+    /// for v1 and hybrid torrents, the number of v1 piece hashes).
+    pub fn num_pieces(&self) -> u64 {
+        if self.version.has_v1() {
+            (self.pieces.len() / 20) as u64
+        } else {
+            self.total_size().div_ceil(self.piece_length)
+        }
+    }
+
+    /// The v1 SHA-1 hash of piece `index`.
+    pub fn piece_hash(&self, index: usize) -> Option<[u8; 20]> {
+        let chunk = self.pieces.get(index * 20..index * 20 + 20)?;
+        chunk.try_into().ok()
+    }
+
+    /// The concatenated v1 piece hashes (empty for v2-only torrents).
+    pub fn pieces(&self) -> &[u8] {
+        &self.pieces
+    }
+
+    /// File paths made unique the way libtorrent does before it writes files
+    /// (one entry per file of [`Info::all_files`], relative to the root
+    /// folder). Paths are compared case-insensitively; a file whose path
+    /// equals an earlier file's path or a directory of any file is renamed
+    /// with a counter before its extension (`foo/bar.1.txt`). Padding files
+    /// of the same length may share a path.
+    pub fn unique_paths(&self) -> Vec<Vec<String>> {
+        let lower = |p: &[String]| p.join("/").to_lowercase();
+        // Value: the length of the padding file holding the path, or None.
+        let mut taken: HashMap<String, Option<u64>> = HashMap::new();
+        for f in &self.files {
+            for i in 1..f.path.len() {
+                taken.insert(lower(&f.path[..i]), None);
+            }
+        }
+        let mut out = Vec::with_capacity(self.files.len());
+        for f in &self.files {
+            let pad = f.attrs.pad.then_some(f.length);
+            let mut path = f.path.clone();
+            let mut key = lower(&path);
+            let free = match taken.get(&key) {
+                None => true,
+                Some(len) => pad.is_some() && *len == pad,
+            };
+            if !free {
+                let last = path.last().cloned().unwrap_or_default();
+                let (base, ext) = match last.rfind('.') {
+                    Some(p) if p > 0 => (last[..p].to_string(), last[p..].to_string()),
+                    _ => (last.clone(), String::new()),
+                };
+                let mut counter = 0u64;
+                loop {
+                    counter += 1;
+                    if let Some(l) = path.last_mut() {
+                        *l = format!("{base}.{counter}{ext}");
+                    }
+                    key = lower(&path);
+                    if !taken.contains_key(&key) {
+                        break;
+                    }
+                }
+            }
+            taken.insert(key, pad);
+            out.push(path);
+        }
+        out
+    }
+
+    /// Length of piece `index` of the v1 piece space (the last one may be
+    /// short).
+    pub fn piece_size(&self, index: u64) -> Option<u64> {
+        let total = self.total_size();
+        let start = index.checked_mul(self.piece_length)?;
+        (start < total).then(|| (total - start).min(self.piece_length))
+    }
+}
+
+fn field_err(v: Value<'_, '_>, kind: K) -> MetainfoError {
+    MetainfoError::invalid(v.path(), kind)
+}
+
+fn key_path(d: Dict<'_, '_>, key: &str) -> String {
+    let p = d.value().path();
+    if p.is_empty() {
+        key.to_string()
+    } else {
+        format!("{p}.{key}")
+    }
+}
+
+fn parse_attrs(d: Dict<'_, '_>) -> FileAttrs {
+    let mut a = FileAttrs::default();
+    if let Some(s) = d.get(b"attr").and_then(|v| v.as_bytes()) {
+        for &c in s {
+            match c {
+                b'p' => a.pad = true,
+                b'x' => a.executable = true,
+                b'h' => a.hidden = true,
+                b'l' => a.symlink = true,
+                _ => {}
+            }
+        }
+    }
+    a
+}
+
+fn sanitize_list(list_val: Value<'_, '_>, kind: K) -> Result<Vec<String>, MetainfoError> {
+    let list = list_val.list()?;
+    let mut out = Vec::new();
+    for (n, e) in list.iter().enumerate() {
+        if n >= MAX_PATH_DEPTH {
+            return Err(field_err(list_val, K::PathTooDeep));
+        }
+        let b = e.as_bytes().ok_or_else(|| field_err(e, kind))?;
+        if b.len() > MAX_NAME_LEN {
+            return Err(field_err(e, K::NameTooLong));
+        }
+        if let Some(s) = sanitize_path_element(b, true) {
+            out.push(s);
+        }
+    }
+    Ok(out)
+}
+
+fn length_of(d: Dict<'_, '_>, required: bool) -> Result<u64, MetainfoError> {
+    match d.get(b"length") {
+        None if !required => Ok(0),
+        None => Err(MetainfoError::invalid(key_path(d, "length"), K::Length)),
+        Some(v) => {
+            let n = v.int()?;
+            if n < 0 || n as u64 > MAX_FILE_SIZE {
+                return Err(field_err(v, K::Length));
+            }
+            Ok(n as u64)
+        }
+    }
+}
+
+fn bytes_n<const N: usize>(v: Option<Value<'_, '_>>) -> Option<[u8; N]> {
+    v.and_then(|v| v.as_bytes()).and_then(|b| b.try_into().ok())
+}
+
+/// A v1 file entry of a `files` list.
+fn parse_v1_file(v: Value<'_, '_>) -> Result<FileEntry, MetainfoError> {
+    let d = v.dict()?;
+    let mut attrs = parse_attrs(d);
+    let length = if attrs.symlink {
+        0
+    } else {
+        length_of(d, true)?
+    };
+    let path_val = d.get(b"path.utf-8").or_else(|| d.get(b"path"));
+    let mut path = match path_val {
+        Some(p) if p.as_list().is_some_and(|l| !l.is_empty()) => sanitize_list(p, K::Path)?,
+        _ if attrs.pad => vec![".pad".to_string(), length.to_string()],
+        Some(p) if p.as_list().is_none() => return Err(field_err(p, K::Path)),
+        _ => return Err(MetainfoError::invalid(key_path(d, "path"), K::Path)),
+    };
+    if path.is_empty() {
+        // Every element was dropped (cannot happen in force mode, kept for safety).
+        path.push("_".to_string());
+    }
+    if path.iter().any(|c| c.contains("_____padding_file_")) {
+        attrs.pad = true;
+    }
+    let mut symlink_target = None;
+    if attrs.symlink {
+        match d.get(b"symlink path") {
+            Some(t) => symlink_target = Some(sanitize_list(t, K::Symlink)?),
+            None => attrs.symlink = false,
+        }
+    }
+    Ok(FileEntry {
+        path,
+        length,
+        offset: 0,
+        attrs,
+        symlink_target,
+        pieces_root: None,
+        mtime: d.get(b"mtime").and_then(|m| m.as_int()),
+        sha1: bytes_n(d.get(b"sha1")),
+    })
+}
+
+/// Walk a v2 `file tree` directory.
+fn walk_tree(
+    dir: Dict<'_, '_>,
+    prefix: &mut Vec<String>,
+    out: &mut Vec<FileEntry>,
+) -> Result<(), MetainfoError> {
+    for (k, v) in dir.entries() {
+        let key = k.as_bytes().unwrap_or_default();
+        if key.is_empty() {
+            return Err(MetainfoError::invalid_detail(
+                v.path(),
+                K::FileTree,
+                "empty file name",
+            ));
+        }
+        if key.len() > MAX_NAME_LEN {
+            return Err(field_err(v, K::NameTooLong));
+        }
+        let node = v.as_dict().ok_or_else(|| {
+            MetainfoError::invalid_detail(v.path(), K::FileTree, "not a dictionary")
+        })?;
+        if prefix.len() >= MAX_PATH_DEPTH {
+            return Err(field_err(v, K::PathTooDeep));
+        }
+        prefix.push(sanitize_path_element(key, true).unwrap_or_else(|| "_".into()));
+        if let Some(leaf) = node.get(b"") {
+            if node.len() != 1 {
+                return Err(MetainfoError::invalid_detail(
+                    v.path(),
+                    K::FileTree,
+                    "a file entry next to other entries",
+                ));
+            }
+            if out.len() >= MAX_FILES {
+                return Err(field_err(v, K::TooManyFiles));
+            }
+            out.push(parse_v2_file(leaf, prefix.clone())?);
+        } else {
+            walk_tree(node, prefix, out)?;
+        }
+        prefix.pop();
+    }
+    Ok(())
+}
+
+fn parse_v2_file(leaf: Value<'_, '_>, path: Vec<String>) -> Result<FileEntry, MetainfoError> {
+    let d = leaf.dict()?;
+    let attrs = parse_attrs(d);
+    if attrs.pad {
+        return Err(MetainfoError::invalid(key_path(d, "attr"), K::PadFileInV2));
+    }
+    let length = if attrs.symlink {
+        0
+    } else {
+        length_of(d, true)?
+    };
+    let mut symlink_target = None;
+    let mut attrs = attrs;
+    if attrs.symlink {
+        match d.get(b"symlink path") {
+            Some(t) => symlink_target = Some(sanitize_list(t, K::Symlink)?),
+            None => attrs.symlink = false,
+        }
+    }
+    let mut pieces_root = None;
+    if length > 0 {
+        let root: Option<[u8; 32]> = bytes_n(d.get(b"pieces root"));
+        match root {
+            Some(r) if r != [0; 32] => pieces_root = Some(r),
+            _ => {
+                return Err(MetainfoError::invalid(
+                    key_path(d, "pieces root"),
+                    K::PiecesRoot,
+                ))
+            }
+        }
+    }
+    Ok(FileEntry {
+        path,
+        length,
+        offset: 0,
+        attrs,
+        symlink_target,
+        pieces_root,
+        mtime: d.get(b"mtime").and_then(|m| m.as_int()),
+        sha1: None,
+    })
+}
+
+const KNOWN_INFO_KEYS: &[&[u8]] = &[
+    b"name",
+    b"piece length",
+    b"pieces",
+    b"length",
+    b"files",
+    b"private",
+    b"source",
+    b"meta version",
+    b"file tree",
+    b"similar",
+    b"collections",
+];
+
+pub(crate) fn parse_info(v: Value<'_, '_>, faults: &[SoftFault]) -> Result<Info, MetainfoError> {
+    let d = v.dict()?;
+    let raw = v.raw();
+
+    // Piece length.
+    let pl_path = key_path(d, "piece length");
+    let piece_length = match d.get(b"piece length").and_then(|p| p.as_int()) {
+        Some(n) if n > 0 && n <= i64::from(i32::MAX) => n as u64,
+        _ => return Err(MetainfoError::invalid(pl_path, K::PieceLength)),
+    };
+
+    // Versions.
+    let meta_version = d.get(b"meta version").and_then(|m| m.as_int());
+    let file_tree = d.get(b"file tree");
+    let is_v2 = meta_version == Some(2);
+    let has_pieces = d.contains_key(b"pieces");
+    let is_v1 = has_pieces || !is_v2;
+    let version = match (is_v1, is_v2) {
+        (true, true) => Version::Hybrid,
+        (false, true) => Version::V2,
+        _ => Version::V1,
+    };
+
+    if is_v2 {
+        // libtorrent: the v2 info hash depends on the exact bytes, so the info
+        // dict of a v2/hybrid torrent must be canonical.
+        let span = v.span();
+        if let Some(f) = faults.iter().find(|f| span.contains(&f.offset)) {
+            return Err(MetainfoError::NonCanonicalV2(*f));
+        }
+        if !piece_length.is_power_of_two() || piece_length < BLOCK_SIZE {
+            return Err(MetainfoError::invalid_detail(
+                pl_path,
+                K::PieceLength,
+                "v2 needs a power of two of at least 16 KiB",
+            ));
+        }
+    }
+
+    let hash_v1 = is_v1.then(|| InfoHash::new(sha1(raw)));
+    let hash_v2 = is_v2.then(|| InfoHashV2::new(sha256(raw)));
+
+    // Name.
+    let name_val = d.get(b"name.utf-8").or_else(|| d.get(b"name"));
+    let name_raw = match name_val.and_then(|n| n.as_bytes()) {
+        Some(b) => b,
+        None => return Err(MetainfoError::invalid(key_path(d, "name"), K::Name)),
+    };
+    if name_raw.contains(&0) {
+        return Err(MetainfoError::invalid_detail(
+            key_path(d, "name"),
+            K::Name,
+            "contains a NUL byte",
+        ));
+    }
+    if name_raw.len() > MAX_NAME_LEN {
+        return Err(MetainfoError::invalid(key_path(d, "name"), K::NameTooLong));
+    }
+    let name_sanitized = sanitize_path_element(name_raw, false);
+
+    // v1 files.
+    let mut v1_files = Vec::new();
+    let mut multi_file = false;
+    if is_v1 {
+        if let Some(files) = d.get(b"files") {
+            let list = files.list()?;
+            multi_file = true;
+            for (i, f) in list.iter().enumerate() {
+                if i >= MAX_FILES {
+                    return Err(field_err(files, K::TooManyFiles));
+                }
+                v1_files.push(parse_v1_file(f)?);
+            }
+            if v1_files.is_empty() {
+                return Err(field_err(files, K::NoFiles));
+            }
+        } else {
+            let attrs = parse_attrs(d);
+            let length = length_of(d, !attrs.symlink)?;
+            let name = name_sanitized
+                .clone()
+                .ok_or_else(|| MetainfoError::invalid(key_path(d, "name"), K::Name))?;
+            v1_files.push(FileEntry {
+                path: vec![name],
+                length,
+                offset: 0,
+                attrs,
+                symlink_target: None,
+                pieces_root: None,
+                mtime: d.get(b"mtime").and_then(|m| m.as_int()),
+                sha1: bytes_n(d.get(b"sha1")),
+            });
+        }
+    }
+
+    // v2 file tree.
+    let mut v2_files = Vec::new();
+    let mut v2_multi = false;
+    if is_v2 {
+        let tree = match file_tree {
+            Some(t) => t.dict()?,
+            None => {
+                return Err(MetainfoError::invalid(
+                    key_path(d, "file tree"),
+                    K::FileTree,
+                ))
+            }
+        };
+        walk_tree(tree, &mut Vec::new(), &mut v2_files)?;
+        if v2_files.is_empty() {
+            return Err(MetainfoError::invalid(key_path(d, "file tree"), K::NoFiles));
+        }
+        v2_multi = !(tree.len() == 1 && v2_files.len() == 1 && v2_files[0].path.len() == 1);
+        let mut pieces = 0u64;
+        for f in &v2_files {
+            let n = f.num_pieces_v2(piece_length);
+            if n > MAX_PIECES {
+                return Err(MetainfoError::invalid_detail(
+                    key_path(d, "file tree"),
+                    K::Length,
+                    format!("file {} has too many pieces", f.path_string()),
+                ));
+            }
+            pieces += n;
+        }
+        if pieces > MAX_PIECES {
+            return Err(MetainfoError::invalid(
+                key_path(d, "file tree"),
+                K::TooManyPieces,
+            ));
+        }
+    }
+
+    // The name: a multi-file torrent whose name sanitizes to nothing is
+    // named after its info hash (libtorrent).
+    let name = match name_sanitized {
+        Some(n) => n,
+        None => match (hash_v1, hash_v2) {
+            (Some(h), _) => h.to_hex(),
+            (None, Some(h)) => h.to_hex(),
+            _ => return Err(MetainfoError::invalid(key_path(d, "name"), K::Name)),
+        },
+    };
+
+    let files_field = if multi_file {
+        key_path(d, "files")
+    } else {
+        key_path(d, "length")
+    };
+
+    let mut files = if is_v1 {
+        // Offsets and totals.
+        let mut offset = 0u64;
+        for f in &mut v1_files {
+            f.offset = offset;
+            offset = offset
+                .checked_add(f.length)
+                .filter(|&t| t <= MAX_FILE_SIZE)
+                .ok_or_else(|| MetainfoError::invalid(files_field.clone(), K::Length))?;
+        }
+        let total = offset;
+        if total == 0 {
+            return Err(MetainfoError::invalid_detail(
+                files_field,
+                K::Length,
+                "total size is zero",
+            ));
+        }
+        let num_pieces = total.div_ceil(piece_length);
+        if num_pieces > MAX_PIECES {
+            return Err(MetainfoError::invalid(
+                key_path(d, "pieces"),
+                K::TooManyPieces,
+            ));
+        }
+        let pieces_field = key_path(d, "pieces");
+        let pieces = match d.get(b"pieces") {
+            Some(p) => p.bytes()?,
+            None => return Err(MetainfoError::invalid(pieces_field, K::Pieces)),
+        };
+        if pieces.len() as u64 != num_pieces * 20 {
+            return Err(MetainfoError::invalid_detail(
+                pieces_field,
+                K::Pieces,
+                format!(
+                    "{} bytes for {} pieces of {} bytes",
+                    pieces.len(),
+                    num_pieces,
+                    piece_length
+                ),
+            ));
+        }
+        if is_v2 {
+            attach_v2(
+                &mut v1_files,
+                &v2_files,
+                piece_length,
+                key_path(d, "file tree"),
+            )?;
+        }
+        v1_files
+    } else {
+        multi_file = v2_multi;
+        with_v2_padding(v2_files, piece_length)
+    };
+    if !is_v1 && files.iter().map(|f| f.length).sum::<u64>() == 0 {
+        return Err(MetainfoError::invalid_detail(
+            key_path(d, "file tree"),
+            K::Length,
+            "total size is zero",
+        ));
+    }
+    if multi_file {
+        check_duplicates(&files, key_path(d, "files"))?;
+    }
+    sanitize_symlinks(&mut files);
+
+    let pieces = if is_v1 {
+        d.get(b"pieces")
+            .and_then(|p| p.as_bytes())
+            .unwrap_or_default()
+            .to_vec()
+    } else {
+        Vec::new()
+    };
+
+    let mut similar = Vec::new();
+    if let Some(l) = d.get(b"similar").and_then(|s| s.as_list()) {
+        similar.extend(l.iter().filter_map(|h| bytes_n::<20>(Some(h))));
+    }
+    let mut collections = Vec::new();
+    if let Some(l) = d.get(b"collections").and_then(|s| s.as_list()) {
+        collections.extend(
+            l.iter()
+                .filter_map(|c| c.as_bytes())
+                .map(|b| repair_utf8(b).0),
+        );
+    }
+
+    let mut unknown = BTreeMap::new();
+    for (k, val) in d.iter() {
+        if !KNOWN_INFO_KEYS.contains(&k) && !unknown.contains_key(k) {
+            unknown.insert(k.to_vec(), val.to_bencode().into_owned());
+        }
+    }
+
+    Ok(Info {
+        name,
+        piece_length,
+        private: d.get(b"private").and_then(|p| p.as_int()).unwrap_or(0) != 0,
+        source: d
+            .get(b"source")
+            .and_then(|s| s.as_bytes())
+            .map(|b| repair_utf8(b).0),
+        version,
+        multi_file,
+        meta_version,
+        similar,
+        collections,
+        unknown,
+        files,
+        pieces,
+        raw: raw.to_vec(),
+        hash_v1,
+        hash_v2,
+    })
+}
+
+/// The file list of a v2-only torrent as libtorrent lays it out: a padding
+/// file after every file that does not end on a piece boundary.
+fn with_v2_padding(v2: Vec<FileEntry>, piece_length: u64) -> Vec<FileEntry> {
+    let mut out = Vec::with_capacity(v2.len() * 2);
+    let mut offset = 0u64;
+    for mut f in v2 {
+        f.offset = offset;
+        offset += f.length;
+        let rem = f.length % piece_length;
+        out.push(f);
+        if rem != 0 {
+            let pad = piece_length - rem;
+            out.push(FileEntry {
+                path: vec![".pad".to_string(), pad.to_string()],
+                length: pad,
+                offset,
+                attrs: FileAttrs {
+                    pad: true,
+                    ..FileAttrs::default()
+                },
+                symlink_target: None,
+                pieces_root: None,
+                mtime: None,
+                sha1: None,
+            });
+            offset += pad;
+        }
+    }
+    out
+}
+
+/// Make symlink targets point inside the torrent, as libtorrent's
+/// `sanitize_symlinks` does: a target that names no file or directory of
+/// the torrent is tried relative to the link's own directory, and otherwise
+/// made to point at the link itself.
+fn sanitize_symlinks(files: &mut [FileEntry]) {
+    if !files.iter().any(|f| f.symlink_target.is_some()) {
+        return;
+    }
+    // Hashes of every file path and directory prefix (hashes rather than
+    // strings, so that memory stays linear in the number of files).
+    let mut known: std::collections::HashSet<u64> = std::collections::HashSet::new();
+    for f in files.iter() {
+        known.extend(prefix_hashes(&f.path));
+    }
+    let links: std::collections::HashSet<u64> = files
+        .iter()
+        .filter(|f| f.symlink_target.is_some())
+        .map(|f| path_hash(&f.path))
+        .collect();
+    // A target is fine if it, or a path through another link, is in the torrent.
+    let exists = |t: &[String]| {
+        let prefixes = prefix_hashes(t);
+        let whole = prefixes.last().copied();
+        whole.is_some_and(|w| known.contains(&w))
+            || prefixes[..prefixes.len().saturating_sub(1)]
+                .iter()
+                .any(|p| links.contains(p))
+    };
+    for f in files.iter_mut() {
+        let Some(target) = &f.symlink_target else {
+            continue;
+        };
+        if target.is_empty() || !exists(target) {
+            let mut rel = f.path[..f.path.len().saturating_sub(1)].to_vec();
+            rel.extend(target.iter().cloned());
+            f.symlink_target = Some(if !target.is_empty() && exists(&rel) {
+                rel
+            } else {
+                f.path.clone()
+            });
+        }
+    }
+}
+
+fn prefix_hashes(path: &[String]) -> Vec<u64> {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    path.iter()
+        .map(|e| {
+            e.hash(&mut h);
+            h.finish()
+        })
+        .collect()
+}
+
+fn path_hash(path: &[String]) -> u64 {
+    prefix_hashes(path).last().copied().unwrap_or(0)
+}
+
+/// Check a hybrid torrent's v1 files against its v2 files and copy the v2
+/// roots onto the v1 entries.
+fn attach_v2(
+    v1: &mut [FileEntry],
+    v2: &[FileEntry],
+    piece_length: u64,
+    field: String,
+) -> Result<(), MetainfoError> {
+    let mut it = v2.iter();
+    let non_pad = v1.iter().filter(|f| !f.attrs.pad).count();
+    if non_pad != v2.len() {
+        return Err(MetainfoError::invalid_detail(
+            field,
+            K::InconsistentFiles,
+            format!("{non_pad} v1 files, {} v2 files", v2.len()),
+        ));
+    }
+    for f in v1.iter_mut().filter(|f| !f.attrs.pad) {
+        let g = it
+            .next()
+            .ok_or_else(|| MetainfoError::invalid(field.clone(), K::InconsistentFiles))?;
+        if f.path != g.path || f.length != g.length || f.attrs.symlink != g.attrs.symlink {
+            return Err(MetainfoError::invalid_detail(
+                field,
+                K::InconsistentFiles,
+                format!(
+                    "v1 file {} does not match v2 file {}",
+                    f.path_string(),
+                    g.path_string()
+                ),
+            ));
+        }
+        if f.length > 0 && f.offset % piece_length != 0 {
+            return Err(MetainfoError::invalid_detail(
+                field,
+                K::InconsistentFiles,
+                format!(
+                    "file {} is not aligned to a piece boundary",
+                    f.path_string()
+                ),
+            ));
+        }
+        f.pieces_root = g.pieces_root;
+    }
+    Ok(())
+}
+
+fn check_duplicates(files: &[FileEntry], field: String) -> Result<(), MetainfoError> {
+    // libtorrent renames the n-th copy of a path to `name.n`, trying each
+    // suffix in turn; it gives up after `max_duplicate_filenames` attempts.
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut attempts = 0usize;
+    for f in files {
+        let n = seen.entry(f.path_string().to_lowercase()).or_default();
+        attempts += *n;
+        *n += 1;
+        if attempts > MAX_DUPLICATE_PATHS {
+            return Err(MetainfoError::invalid_detail(
+                field,
+                K::TooManyDuplicatePaths,
+                f.path_string(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The merkle root of a v2 piece layer: the layer is padded to a power of
+/// two with the hash of an all-zero piece subtree and hashed up.
+pub fn piece_layer_root(layer: &[[u8; 32]], piece_length: u64) -> [u8; 32] {
+    let mut pad = [0u8; 32];
+    let mut size = BLOCK_SIZE;
+    while size < piece_length {
+        pad = hash_pair(&pad, &pad);
+        size *= 2;
+    }
+    if layer.is_empty() {
+        return pad;
+    }
+    let mut level: Vec<[u8; 32]> = layer.to_vec();
+    level.resize(layer.len().next_power_of_two(), pad);
+    while level.len() > 1 {
+        level = level.chunks(2).map(|c| hash_pair(&c[0], &c[1])).collect();
+    }
+    level[0]
+}
+
+fn hash_pair(a: &[u8; 32], b: &[u8; 32]) -> [u8; 32] {
+    let mut buf = [0u8; 64];
+    buf[..32].copy_from_slice(a);
+    buf[32..].copy_from_slice(b);
+    sha256(&buf)
+}

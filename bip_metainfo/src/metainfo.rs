@@ -1,0 +1,368 @@
+//! The whole .torrent file.
+
+use std::collections::BTreeMap;
+
+use bip_bencode::{encode, Bencode, Dict};
+use bip_util::{InfoHash, InfoHashV2};
+
+use crate::error::{InvalidKind as K, MetainfoError};
+use crate::info::{parse_info, piece_layer_root, Info};
+use crate::sanitize::repair_utf8;
+
+/// A parsed .torrent file (v1, v2 or hybrid).
+///
+/// Known top-level fields are parsed into fields; everything else (and
+/// known keys of an unexpected type) is kept in [`Metainfo::unknown`], so
+/// [`Metainfo::to_bytes`] writes it back. The info dictionary is kept as its
+/// exact bytes, so re-encoding never changes the info hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Metainfo {
+    /// The info dictionary.
+    pub info: Info,
+    /// `announce`: the tracker URL (whitespace trimmed).
+    pub announce: Option<String>,
+    /// BEP 12 `announce-list`: tiers of tracker URLs (empty URLs and
+    /// malformed tiers dropped).
+    pub announce_list: Vec<Vec<String>>,
+    /// BEP 19 `url-list` web seeds as written (a single string becomes one
+    /// entry). See [`Metainfo::web_seeds`] for the normalized form.
+    pub url_list: Vec<String>,
+    /// BEP 17 `httpseeds`.
+    pub httpseeds: Vec<String>,
+    /// DHT bootstrap `nodes` as (host, port).
+    pub nodes: Vec<(String, u16)>,
+    /// `comment`.
+    pub comment: Option<String>,
+    /// `created by`.
+    pub created_by: Option<String>,
+    /// `creation date` (seconds since the Unix epoch).
+    pub creation_date: Option<i64>,
+    /// `encoding`.
+    pub encoding: Option<String>,
+    /// BEP 52 `piece layers`: for each file longer than a piece, keyed by
+    /// its `pieces root`, the SHA-256 hashes of its pieces. Validated against
+    /// the roots when parsing. May be empty (hashes fetched from peers later).
+    pub piece_layers: BTreeMap<[u8; 32], Vec<[u8; 32]>>,
+    /// Top-level keys not interpreted above, kept for re-encoding.
+    pub unknown: BTreeMap<Vec<u8>, Bencode<'static>>,
+}
+
+fn str_of(v: bip_bencode::Value<'_, '_>) -> Option<String> {
+    v.as_bytes().map(|b| repair_utf8(b).0)
+}
+
+fn str_list(v: bip_bencode::Value<'_, '_>) -> Option<Vec<String>> {
+    let l = v.as_list()?;
+    l.iter().map(str_of).collect()
+}
+
+impl Metainfo {
+    /// Parse a .torrent file.
+    ///
+    /// Decoding is lenient for v1 (libtorrent accepts unsorted keys and
+    /// leading zeros, and ignores bytes after the top-level dictionary), but
+    /// the info dictionary of a v2 or hybrid torrent must be canonical.
+    ///
+    /// ```
+    /// use bip_metainfo::Metainfo;
+    /// let m = Metainfo::from_bytes(
+    ///     b"d8:announce9:udp://t:14:infod6:lengthi5e4:name3:abc12:piece lengthi16384e6:pieces20:aaaaaaaaaaaaaaaaaaaaee",
+    /// )?;
+    /// assert_eq!(m.announce.as_deref(), Some("udp://t:1"));
+    /// assert_eq!(m.trackers(), vec![vec!["udp://t:1".to_string()]]);
+    /// # Ok::<(), bip_metainfo::MetainfoError>(())
+    /// ```
+    pub fn from_bytes(bytes: &[u8]) -> Result<Metainfo, MetainfoError> {
+        let doc = crate::decoder().decode(bytes)?;
+        let root = doc.root().as_dict().ok_or(MetainfoError::NotADictionary)?;
+        let info_v = root.require(b"info")?;
+        info_v.dict()?;
+        let info = parse_info(info_v, doc.soft_faults())?;
+        let mut m = Metainfo {
+            info,
+            announce: None,
+            announce_list: Vec::new(),
+            url_list: Vec::new(),
+            httpseeds: Vec::new(),
+            nodes: Vec::new(),
+            comment: None,
+            created_by: None,
+            creation_date: None,
+            encoding: None,
+            piece_layers: BTreeMap::new(),
+            unknown: BTreeMap::new(),
+        };
+        for (k, v) in root.iter() {
+            let ok = match k {
+                b"info" => true,
+                b"announce" => str_of(v)
+                    .map(|s| m.announce = Some(s.trim().to_string()))
+                    .is_some(),
+                b"announce-list" => v
+                    .as_list()
+                    .map(|tiers| {
+                        for t in tiers.iter() {
+                            if let Some(urls) = t.as_list() {
+                                let tier: Vec<String> = urls
+                                    .iter()
+                                    .filter_map(str_of)
+                                    .map(|s| s.trim().to_string())
+                                    .filter(|s| !s.is_empty())
+                                    .collect();
+                                if !tier.is_empty() {
+                                    m.announce_list.push(tier);
+                                }
+                            }
+                        }
+                    })
+                    .is_some(),
+                b"url-list" => match str_of(v) {
+                    Some(s) => {
+                        if !s.is_empty() {
+                            m.url_list.push(s);
+                        }
+                        true
+                    }
+                    None => str_list(v).map(|l| m.url_list = l).is_some(),
+                },
+                b"httpseeds" => str_list(v).map(|l| m.httpseeds = l).is_some(),
+                b"nodes" => v
+                    .as_list()
+                    .map(|l| {
+                        for n in l.iter() {
+                            let pair = n.as_list().and_then(|p| {
+                                let host = str_of(p.get(0)?)?;
+                                let port = u16::try_from(p.get(1)?.as_int()?).ok()?;
+                                Some((host, port))
+                            });
+                            m.nodes.extend(pair);
+                        }
+                    })
+                    .is_some(),
+                b"comment" => str_of(v).map(|s| m.comment = Some(s)).is_some(),
+                b"created by" => str_of(v).map(|s| m.created_by = Some(s)).is_some(),
+                b"creation date" => v.as_int().map(|d| m.creation_date = Some(d)).is_some(),
+                b"encoding" => str_of(v).map(|s| m.encoding = Some(s)).is_some(),
+                b"piece layers" if m.info.version.has_v2() => {
+                    m.piece_layers = parse_piece_layers(&m.info, v.dict()?)?;
+                    true
+                }
+                _ => false,
+            };
+            if !ok && !m.unknown.contains_key(k) {
+                m.unknown.insert(k.to_vec(), v.to_bencode().into_owned());
+            }
+        }
+        Ok(m)
+    }
+
+    /// SHA-1 of the info dictionary, for torrents with v1 pieces.
+    pub fn info_hash_v1(&self) -> Option<InfoHash> {
+        self.info.info_hash_v1()
+    }
+
+    /// SHA-256 of the info dictionary, for torrents with a v2 file tree.
+    pub fn info_hash_v2(&self) -> Option<InfoHashV2> {
+        self.info.info_hash_v2()
+    }
+
+    /// The tracker tiers: `announce-list` if present, else one tier with
+    /// `announce` (empty when there is neither).
+    pub fn trackers(&self) -> Vec<Vec<String>> {
+        if !self.announce_list.is_empty() {
+            self.announce_list.clone()
+        } else {
+            self.announce
+                .iter()
+                .filter(|a| !a.is_empty())
+                .map(|a| vec![a.clone()])
+                .collect()
+        }
+    }
+
+    /// Web seeds normalized as libtorrent does: spaces percent-escaped, a
+    /// `/` appended for torrents of more than one file, duplicates and empty entries
+    /// removed.
+    pub fn web_seeds(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for u in &self.url_list {
+            let mut s = u.trim().replace(' ', "%20");
+            if s.is_empty() {
+                continue;
+            }
+            if self.info.files().count() > 1 && !s.ends_with('/') {
+                s.push('/');
+            }
+            if !out.contains(&s) {
+                out.push(s);
+            }
+        }
+        out
+    }
+
+    /// The v2 piece hashes of a file, by its `pieces root`.
+    pub fn piece_layer(&self, pieces_root: &[u8; 32]) -> Option<&[[u8; 32]]> {
+        self.piece_layers.get(pieces_root).map(|v| v.as_slice())
+    }
+
+    /// BEP 38 `similar` info hashes (info dict and top level).
+    pub fn similar_torrents(&self) -> Vec<[u8; 20]> {
+        let mut out = self.info.similar.clone();
+        if let Some(Bencode::List(l)) = self.unknown.get(b"similar".as_slice()) {
+            out.extend(
+                l.iter()
+                    .filter_map(|b| <[u8; 20]>::try_from(b.as_bytes()?).ok()),
+            );
+        }
+        out
+    }
+
+    /// BEP 38 `collections` (info dict and top level).
+    pub fn collections(&self) -> Vec<String> {
+        let mut out = self.info.collections.clone();
+        if let Some(Bencode::List(l)) = self.unknown.get(b"collections".as_slice()) {
+            out.extend(
+                l.iter()
+                    .filter_map(|b| b.as_bytes())
+                    .map(|b| repair_utf8(b).0),
+            );
+        }
+        out
+    }
+
+    /// Encode the torrent. The info dictionary is written byte for byte as
+    /// parsed (same info hashes); the other fields are re-encoded in
+    /// canonical form, unknown keys included.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut entries: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
+        for (k, v) in &self.unknown {
+            entries.insert(k.clone(), v.encode());
+        }
+        let mut put = |k: &str, v: Bencode<'_>| {
+            entries.insert(k.as_bytes().to_vec(), v.encode());
+        };
+        let s = |x: &str| Bencode::Bytes(x.as_bytes().to_vec().into());
+        let sl = |l: &[String]| Bencode::List(l.iter().map(|x| s(x)).collect());
+        if let Some(a) = &self.announce {
+            put("announce", s(a));
+        }
+        if !self.announce_list.is_empty() {
+            put(
+                "announce-list",
+                Bencode::List(self.announce_list.iter().map(|t| sl(t)).collect()),
+            );
+        }
+        if !self.url_list.is_empty() {
+            put("url-list", sl(&self.url_list));
+        }
+        if !self.httpseeds.is_empty() {
+            put("httpseeds", sl(&self.httpseeds));
+        }
+        if !self.nodes.is_empty() {
+            let l = self
+                .nodes
+                .iter()
+                .map(|(h, p)| Bencode::List(vec![s(h), Bencode::Int(i64::from(*p))]))
+                .collect();
+            put("nodes", Bencode::List(l));
+        }
+        if let Some(c) = &self.comment {
+            put("comment", s(c));
+        }
+        if let Some(c) = &self.created_by {
+            put("created by", s(c));
+        }
+        if let Some(d) = self.creation_date {
+            put("creation date", Bencode::Int(d));
+        }
+        if let Some(e) = &self.encoding {
+            put("encoding", s(e));
+        }
+        if !self.piece_layers.is_empty() {
+            let mut m = BTreeMap::new();
+            for (root, layer) in &self.piece_layers {
+                m.insert(
+                    std::borrow::Cow::Owned(root.to_vec()),
+                    Bencode::Bytes(layer.concat().into()),
+                );
+            }
+            put("piece layers", Bencode::Dict(m));
+        }
+        entries.insert(b"info".to_vec(), self.info.raw().to_vec());
+        let mut out = Vec::with_capacity(entries.values().map(|v| v.len() + 16).sum());
+        encode::dict_start(&mut out);
+        for (k, v) in &entries {
+            encode::bytes(&mut out, k);
+            out.extend_from_slice(v);
+        }
+        encode::end(&mut out);
+        out
+    }
+
+    /// A magnet link for this torrent: its info hashes, name, trackers and
+    /// web seeds.
+    pub fn magnet(&self) -> crate::Magnet {
+        crate::Magnet {
+            info_hash_v1: self.info_hash_v1(),
+            info_hash_v2: self.info_hash_v2(),
+            display_name: Some(self.info.name.clone()),
+            trackers: self.trackers().into_iter().flatten().collect(),
+            web_seeds: self.web_seeds(),
+            ..Default::default()
+        }
+    }
+}
+
+fn parse_piece_layers(
+    info: &Info,
+    d: Dict<'_, '_>,
+) -> Result<BTreeMap<[u8; 32], Vec<[u8; 32]>>, MetainfoError> {
+    let mut out = BTreeMap::new();
+    for (k, v) in d.entries() {
+        let key = k.as_bytes().unwrap_or_default();
+        let field = v.path();
+        let root: [u8; 32] = key.try_into().map_err(|_| {
+            MetainfoError::invalid_detail(&field, K::PieceLayer, "key is not 32 bytes")
+        })?;
+        let file = info
+            .all_files()
+            .iter()
+            .find(|f| f.pieces_root == Some(root))
+            .ok_or_else(|| {
+                MetainfoError::invalid_detail(&field, K::PieceLayer, "no file has this root")
+            })?;
+        let bytes = v.bytes()?;
+        if bytes.len() % 32 != 0 {
+            return Err(MetainfoError::invalid_detail(
+                &field,
+                K::PieceLayer,
+                "length is not a multiple of 32",
+            ));
+        }
+        let expected = file.num_pieces_v2(info.piece_length);
+        if bytes.len() as u64 != expected * 32 {
+            return Err(MetainfoError::invalid_detail(
+                &field,
+                K::PieceLayer,
+                format!(
+                    "{} hashes for a file of {} pieces",
+                    bytes.len() / 32,
+                    expected
+                ),
+            ));
+        }
+        let layer: Vec<[u8; 32]> = bytes
+            .chunks_exact(32)
+            .map(|c| c.try_into().unwrap_or([0; 32]))
+            .collect();
+        if file.length > info.piece_length && piece_layer_root(&layer, info.piece_length) != root {
+            return Err(MetainfoError::invalid_detail(
+                &field,
+                K::PieceLayer,
+                "hashes do not match the pieces root",
+            ));
+        }
+        out.insert(root, layer);
+    }
+    Ok(out)
+}
