@@ -18,24 +18,11 @@ use tokio::io::AsyncReadExt;
 use tokio::sync::mpsc;
 use tokio::time::timeout;
 
-const PYTHON: &str = "/usr/bin/python3";
+use bip_interop::PYTHON;
 const LIMIT: Duration = Duration::from_secs(50);
 
 fn libtorrent_available() -> bool {
-    let ok = Command::new(PYTHON)
-        .args(["-c", "import libtorrent"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    if !ok {
-        if std::env::var("BIP_INTEROP").as_deref() == Ok("require") {
-            panic!("BIP_INTEROP=require but python3-libtorrent is not installed");
-        }
-        eprintln!("SKIP: python3-libtorrent not installed");
-    }
-    ok
+    bip_interop::have_libtorrent()
 }
 
 /// A running lt_peer.py; killed on drop (even when the test panics).

@@ -5,14 +5,14 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use bip_metainfo::create::{TorrentBuilder, Version};
 use bip_metainfo::verify::{verify, Check, VerifyOptions, VerifyPlan};
 use bip_metainfo::Metainfo;
 
-const PY: &str = "/usr/bin/python3";
+const PY: &str = bip_interop::PYTHON;
 const T1: &str = "udp://127.0.0.1:6969/announce";
 const T2: &str = "udp://127.0.0.1:6970/announce";
 const T3: &str = "http://127.0.0.1:6969/announce";
@@ -24,29 +24,7 @@ fn script(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// Whether the programs exist; otherwise SKIP (or fail under BIP_INTEROP=require).
-fn available(what: &str, probe: &mut Command) -> bool {
-    let ok = probe
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        if std::env::var("BIP_INTEROP").as_deref() == Ok("require") {
-            panic!("{what} is required (BIP_INTEROP=require) but not available");
-        }
-        eprintln!("SKIP: {what} not available");
-    }
-    ok
-}
-
-struct Kill(Child);
-impl Drop for Kill {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use bip_interop::{available, KillOnDrop as Kill};
 
 /// Run with a time limit; the child is killed on timeout or panic.
 fn run(cmd: &mut Command, limit: Duration) -> Output {

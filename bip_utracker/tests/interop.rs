@@ -8,7 +8,7 @@
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -17,38 +17,7 @@ use bip_util::{InfoHash, PeerId};
 use bip_utracker::codec::Event;
 use bip_utracker::*;
 
-const PYTHON: &str = "/usr/bin/python3";
-
-/// Kills and reaps the child on drop (also on panic).
-struct Guard(Child);
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn available(what: &str, check: &mut Command) -> bool {
-    let ok = check
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        if std::env::var("BIP_INTEROP").as_deref() == Ok("require") {
-            panic!("BIP_INTEROP=require but {what} is not available");
-        }
-        eprintln!("SKIP: {what} not available");
-    }
-    ok
-}
-
-fn have_libtorrent() -> bool {
-    available(
-        "python3-libtorrent",
-        Command::new(PYTHON).args(["-c", "import libtorrent"]),
-    )
-}
+use bip_interop::{available, have_libtorrent, KillOnDrop as Guard, PYTHON};
 
 /// A port free for both TCP and UDP on 127.0.0.1 (best effort).
 fn free_port() -> u16 {
