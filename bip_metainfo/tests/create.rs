@@ -1,6 +1,5 @@
 //! Torrent creation: piece hashes, merkle trees, layout, options, threads, progress, cancel.
 
-use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -8,40 +7,7 @@ use bip_bencode::decode;
 use bip_metainfo::create::{auto_piece_length, CreateError, MemorySource, TorrentBuilder, Version};
 use bip_util::{sha1, sha256};
 
-fn data(seed: u64, len: usize) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
-
-struct TempDir(PathBuf);
-impl TempDir {
-    fn new(tag: &str) -> Self {
-        let p = std::env::temp_dir().join(format!("bip-create-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-    fn write(&self, rel: &str, bytes: &[u8]) {
-        let p = self.0.join(rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, bytes).unwrap();
-    }
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use bip_interop::{test_bytes as data, TempDir};
 
 /// Naive v2 root: leaves = SHA-256 of each 16 KiB block, padded with zero leaves to a power of
 /// two (at least one piece's worth when the file spans more than one piece).
@@ -117,7 +83,7 @@ fn single_file_v1_pieces_and_info_hash() {
 
 #[test]
 fn multi_file_sorted_by_full_path_bytes_with_empty_files() {
-    let dir = TempDir::new("multi");
+    let dir = TempDir::new("create-multi");
     let a = data(2, 70_000);
     dir.write("m/a/x", &a);
     dir.write("m/a.txt", b"hello world\n");

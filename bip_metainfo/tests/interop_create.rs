@@ -83,37 +83,7 @@ fn run_lt(args: &[&std::ffi::OsStr]) -> String {
     unreachable!()
 }
 
-fn data(seed: u64, len: usize) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
-
-struct TempDir(PathBuf);
-impl TempDir {
-    fn new(tag: &str) -> Self {
-        let p = std::env::temp_dir().join(format!("bip-interop-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-    fn write(&self, rel: &str, bytes: &[u8]) {
-        let p = self.0.join(rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, bytes).unwrap();
-    }
-}
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use bip_interop::{test_bytes as data, TempDir};
 
 /// content/single.bin (5,000,003 B) and content/multi (nested, with an empty file).
 fn content(tag: &str) -> TempDir {
@@ -124,7 +94,7 @@ fn content(tag: &str) -> TempDir {
     d.write("content/multi/sub/c.bin", &data(3, 33_000));
     d.write("content/multi/sub/deeper/empty", b"");
     d.write("content/multi/z.dat", &data(4, 5));
-    std::fs::create_dir_all(d.0.join("torrents")).unwrap();
+    std::fs::create_dir_all(d.path().join("torrents")).unwrap();
     d
 }
 
@@ -178,7 +148,7 @@ fn libtorrent_loads_and_rechecks_bip_torrents() {
         return;
     }
     let d = content("lt");
-    let c = d.0.join("content");
+    let c = d.path().join("content");
     let b = || TorrentBuilder::new().announce(T1);
     let cases: Vec<(&str, &str, TorrentBuilder)> = vec![
         ("single", "single.bin", b().piece_length(262_144u64)),
@@ -229,7 +199,7 @@ fn libtorrent_loads_and_rechecks_bip_torrents() {
     let mut want = HashMap::new();
     for (name, src, builder) in &cases {
         let t = builder.build_from_path(c.join(src)).unwrap();
-        let path = d.0.join("torrents").join(format!("{name}.torrent"));
+        let path = d.path().join("torrents").join(format!("{name}.torrent"));
         std::fs::write(&path, &t.bytes).unwrap();
         want.insert(
             path.display().to_string(),
@@ -259,7 +229,7 @@ fn mktorrent_gives_the_same_v1_info_hash() {
         return;
     }
     let d = content("mk");
-    let c = d.0.join("content");
+    let c = d.path().join("content");
     let s = c.join("single.bin");
     let m = c.join("multi");
     let b = || TorrentBuilder::new().announce(T1);
@@ -329,7 +299,7 @@ fn mktorrent_gives_the_same_v1_info_hash() {
         ),
     ];
     for (name, args, path, builder) in cases {
-        let out_path = d.0.join("torrents").join(format!("{name}.mk.torrent"));
+        let out_path = d.path().join("torrents").join(format!("{name}.mk.torrent"));
         let out = run(
             Command::new("mktorrent")
                 .args(&args)
@@ -375,8 +345,8 @@ fn foreign_torrents_parse_and_verify_in_bip() {
         return;
     }
     let d = content("foreign");
-    let c = d.0.join("content");
-    let t = d.0.join("torrents");
+    let c = d.path().join("content");
+    let t = d.path().join("torrents");
     let s = c.join("single.bin");
     let m = c.join("multi");
     let mut made: Vec<PathBuf> = Vec::new();

@@ -1,44 +1,11 @@
 //! Verification of data on disk against bip-created torrents (v1, v2, hybrid).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use bip_metainfo::create::{TorrentBuilder, Version};
 use bip_metainfo::verify::{verify, Check, FileStatus, VerifyError, VerifyOptions, VerifyPlan};
 
-fn data(seed: u64, len: usize) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
-
-struct TempDir(PathBuf);
-impl TempDir {
-    fn new(tag: &str) -> Self {
-        let p = std::env::temp_dir().join(format!("bip-verify-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-    fn write(&self, rel: &str, bytes: &[u8]) {
-        let p = self.0.join(rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, bytes).unwrap();
-    }
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use bip_interop::{test_bytes as data, TempDir};
 
 fn content(dir: &TempDir) {
     dir.write("m/a.bin", &data(1, 100_000));
@@ -121,7 +88,7 @@ fn good_then_corrupt_missing_wrong_size_for_every_version() {
 
 #[test]
 fn single_file_v2_and_progress() {
-    let dir = TempDir::new("single");
+    let dir = TempDir::new("verify-single");
     dir.write("s.bin", &data(9, 300_000));
     let t = TorrentBuilder::new()
         .piece_length(32_768u64)
@@ -172,7 +139,7 @@ fn malformed_torrents_name_the_field() {
 
 #[test]
 fn plan_from_parsed_metainfo_equals_minimal_parser() {
-    let dir = TempDir::new("parsed");
+    let dir = TempDir::new("verify-parsed");
     content(&dir);
     for v in [Version::V1, Version::V2, Version::Hybrid] {
         let t = TorrentBuilder::new()
@@ -205,7 +172,7 @@ fn plan_from_parsed_metainfo_equals_minimal_parser() {
 #[test]
 fn big_pieces_with_missing_and_short_files() {
     // 2 MiB pieces go through the sliced path; unreadable data makes pieces bad, not errors.
-    let dir = TempDir::new("bigpieces");
+    let dir = TempDir::new("verify-bigpieces");
     dir.write("m/a.bin", &data(5, 3 << 20));
     dir.write("m/b.bin", &data(6, 1000));
     for v in [Version::V1, Version::V2, Version::Hybrid] {
