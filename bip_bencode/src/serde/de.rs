@@ -101,7 +101,7 @@ impl<'de> Deserializer<'de> {
     /// ([`DecodeErrorKind::TrailingData`](crate::DecodeErrorKind::TrailingData) otherwise).
     pub fn end(&self) -> Result<()> {
         if self.pos != self.input.len() {
-            return Err(Error::decode(E::TrailingData, self.pos));
+            return Err(derr(E::TrailingData, self.pos));
         }
         Ok(())
     }
@@ -109,10 +109,10 @@ impl<'de> Deserializer<'de> {
     /// Checks done once before the first value.
     pub(crate) fn check_input(&self) -> Result<()> {
         if self.input.len() >= u32::MAX as usize {
-            return Err(Error::decode(E::InputTooLarge, 0));
+            return Err(derr(E::InputTooLarge, 0));
         }
         if self.input.is_empty() {
-            return Err(Error::decode(E::EmptyInput, 0));
+            return Err(derr(E::EmptyInput, 0));
         }
         Ok(())
     }
@@ -121,8 +121,18 @@ impl<'de> Deserializer<'de> {
     fn peek(&self) -> Result<u8> {
         match self.input.get(self.pos) {
             Some(&c) => Ok(c),
-            None if self.input.is_empty() => Err(Error::decode(E::EmptyInput, 0)),
-            None => Err(Error::decode(E::Unterminated, self.pos)),
+            None => Err(self.eof()),
+        }
+    }
+
+    /// The error for input that ends where a value or `e` was expected.
+    #[cold]
+    #[inline(never)]
+    fn eof(&self) -> Error {
+        if self.input.is_empty() {
+            derr(E::EmptyInput, 0)
+        } else {
+            derr(E::Unterminated, self.pos)
         }
     }
 
@@ -133,7 +143,7 @@ impl<'de> Deserializer<'de> {
         }
         self.items += 1;
         if self.items > self.limits.max_items {
-            return Err(Error::decode(E::ItemLimit, self.pos));
+            return Err(derr(E::ItemLimit, self.pos));
         }
         Ok(())
     }
@@ -142,7 +152,7 @@ impl<'de> Deserializer<'de> {
     #[inline]
     fn enter(&mut self) -> Result<()> {
         if self.depth >= self.limits.max_depth {
-            return Err(Error::decode(E::DepthLimit, self.pos));
+            return Err(derr(E::DepthLimit, self.pos));
         }
         self.count_item()?;
         self.depth += 1;
@@ -159,14 +169,41 @@ impl<'de> Deserializer<'de> {
                 self.depth -= 1;
                 Ok(())
             }
-            c => Err(Error::decode(E::UnexpectedChar(c), self.pos)),
+            c => Err(derr(E::UnexpectedChar(c), self.pos)),
         }
     }
 
     /// A byte string; `pos` is at its first length digit.
     #[inline(always)]
     fn parse_bytes(&mut self) -> Result<&'de [u8]> {
-        self.count_item()?;
+        match short_header(self.input, self.pos) {
+            Some((n, data)) => {
+                self.count_item()?;
+                self.take(data, n)
+            }
+            None => {
+                self.count_item()?;
+                self.parse_bytes_general()
+            }
+        }
+    }
+
+    /// The `n` data bytes at `data` of the string whose header is at `pos`.
+    #[inline(always)]
+    fn take(&mut self, data: usize, n: usize) -> Result<&'de [u8]> {
+        match self.input.get(data..data + n) {
+            Some(b) => {
+                self.pos = data + n;
+                Ok(b)
+            }
+            None => Err(derr(E::LengthPastEnd, self.pos)),
+        }
+    }
+
+    /// [`Self::parse_bytes`] for lengths that are not 1-2 canonical digits
+    /// (the item is already counted).
+    #[inline(never)]
+    fn parse_bytes_general(&mut self) -> Result<&'de [u8]> {
         let input = self.input;
         let start = self.pos;
         let mut p = start;
@@ -184,19 +221,19 @@ impl<'de> Deserializer<'de> {
         match input.get(p) {
             Some(b':') => {}
             Some(c) if c.is_ascii_digit() => return self.parse_bytes_slow(),
-            Some(_) => return Err(Error::decode(E::InvalidLength, p)),
-            None => return Err(Error::decode(E::Unterminated, p)),
+            Some(_) => return Err(derr(E::InvalidLength, p)),
+            None => return Err(derr(E::Unterminated, p)),
         }
         if n > u64::from(u32::MAX) {
-            return Err(Error::decode(E::LengthOverflow, start));
+            return Err(derr(E::LengthOverflow, start));
         }
         if input[start] == b'0' && p - start > 1 && !self.lenient {
-            return Err(Error::decode(E::LeadingZeroLength, start));
+            return Err(derr(E::LeadingZeroLength, start));
         }
         let data = p + 1;
         let n = n as usize;
         if n > input.len() - data {
-            return Err(Error::decode(E::LengthPastEnd, start));
+            return Err(derr(E::LengthPastEnd, start));
         }
         self.pos = data + n;
         Ok(&input[data..data + n])
@@ -215,35 +252,69 @@ impl<'de> Deserializer<'de> {
         while p < len && input[p].is_ascii_digit() {
             n = n * 10 + u64::from(input[p] - b'0');
             if n > u64::from(u32::MAX) {
-                return Err(Error::decode(E::LengthOverflow, start));
+                return Err(derr(E::LengthOverflow, start));
             }
             p += 1;
         }
         if p >= len {
-            return Err(Error::decode(E::Unterminated, p));
+            return Err(derr(E::Unterminated, p));
         }
         if input[p] != b':' {
-            return Err(Error::decode(E::InvalidLength, p));
+            return Err(derr(E::InvalidLength, p));
         }
         if input[start] == b'0' && p - start > 1 && !self.lenient {
-            return Err(Error::decode(E::LeadingZeroLength, start));
+            return Err(derr(E::LeadingZeroLength, start));
         }
         if p + 1 - start > u16::MAX as usize {
-            return Err(Error::decode(E::LengthOverflow, start));
+            return Err(derr(E::LengthOverflow, start));
         }
         let data = p + 1;
         let n = n as usize;
         if n > len - data {
-            return Err(Error::decode(E::LengthPastEnd, start));
+            return Err(derr(E::LengthPastEnd, start));
         }
         self.pos = data + n;
         Ok(&input[data..data + n])
     }
 
     /// An integer; `pos` is at its `i`.
-    #[inline]
+    #[inline(always)]
     fn parse_int(&mut self) -> Result<Int> {
         self.count_item()?;
+        // Fast path: a canonical non-negative integer of at most
+        // min(max_int_digits, 18) digits (fits in i64).
+        let start = self.pos;
+        let fast = self.limits.max_int_digits.min(18);
+        match self.input.get(start + 1..) {
+            Some([b'0', b'e', ..]) => {
+                self.pos = start + 3;
+                return Ok(Int::I(0));
+            }
+            Some(rest @ [b'1'..=b'9', ..]) => {
+                let mut v: u64 = 0;
+                let mut i = 0;
+                while let Some(&c) = rest.get(i) {
+                    let d = c.wrapping_sub(b'0');
+                    if d > 9 || i >= fast {
+                        break;
+                    }
+                    v = v * 10 + u64::from(d);
+                    i += 1;
+                }
+                if rest.get(i) == Some(&b'e') {
+                    self.pos = start + 2 + i;
+                    return Ok(Int::I(v as i64));
+                }
+            }
+            _ => {}
+        }
+        self.parse_int_general()
+    }
+
+    /// [`Self::parse_int`] for everything its fast path does not take (the
+    /// item is already counted).
+    #[inline(never)]
+    fn parse_int_general(&mut self) -> Result<Int> {
         let input = self.input;
         let len = input.len();
         let start = self.pos;
@@ -266,32 +337,32 @@ impl<'de> Deserializer<'de> {
             p += 1;
         }
         if p >= len {
-            return Err(Error::decode(E::Unterminated, p));
+            return Err(derr(E::Unterminated, p));
         }
         if input[p] != b'e' || p == ds {
-            return Err(Error::decode(E::InvalidInt, p));
+            return Err(derr(E::InvalidInt, p));
         }
         if input[ds] == b'0' && !self.lenient {
             if p - ds > 1 {
-                return Err(Error::decode(E::LeadingZero, start));
+                return Err(derr(E::LeadingZero, start));
             }
             if neg {
-                return Err(Error::decode(E::NegativeZero, start));
+                return Err(derr(E::NegativeZero, start));
             }
         }
         let max_digits = self.limits.max_int_digits;
         if p - ds > max_digits {
             let lead = input[ds..p].iter().take_while(|&&d| d == b'0').count();
             if p - ds - lead > max_digits {
-                return Err(Error::decode(E::IntOverflow, start));
+                return Err(derr(E::IntOverflow, start));
             }
         }
         if overflow {
-            return Err(Error::decode(E::IntOverflow, start));
+            return Err(derr(E::IntOverflow, start));
         }
         let v = if neg {
             if mag > 1 << 63 {
-                return Err(Error::decode(E::IntOverflow, start));
+                return Err(derr(E::IntOverflow, start));
             }
             Int::I((mag as i64).wrapping_neg())
         } else if mag <= i64::MAX as u64 {
@@ -299,7 +370,7 @@ impl<'de> Deserializer<'de> {
         } else if max_digits > 19 {
             Int::U(mag)
         } else {
-            return Err(Error::decode(E::IntOverflow, start));
+            return Err(derr(E::IntOverflow, start));
         };
         self.pos = p + 1;
         Ok(v)
@@ -314,35 +385,60 @@ impl<'de> Deserializer<'de> {
             b'0'..=b'9' => {
                 let start = self.pos;
                 let key = self.parse_bytes()?;
-                if let (Some(p), false) = (*prev, self.lenient) {
-                    if !key_after(key, p) {
-                        let kind = if key == p {
-                            E::DuplicateKey
-                        } else {
-                            E::UnsortedKeys
-                        };
-                        return Err(Error::decode(kind, start));
-                    }
-                }
-                *prev = Some(key);
-                if self.input.get(self.pos) == Some(&b'e') {
-                    return Err(Error::decode(E::MissingValue, self.pos));
-                }
+                self.check_key(key, start, prev)?;
                 Ok(Some(key))
             }
-            _ => Err(Error::decode(E::NonStringKey, self.pos)),
+            _ => Err(derr(E::NonStringKey, self.pos)),
         }
     }
 
-    /// Skip one value, validating it.
+    /// Order and missing-value checks of a key that started at `start`.
+    #[inline(always)]
+    fn check_key(&self, key: &'de [u8], start: usize, prev: &mut Option<&'de [u8]>) -> Result<()> {
+        if let (Some(p), false) = (*prev, self.lenient) {
+            if !key_after(key, p) {
+                let kind = if key == p {
+                    E::DuplicateKey
+                } else {
+                    E::UnsortedKeys
+                };
+                return Err(derr(kind, start));
+            }
+        }
+        *prev = Some(key);
+        if self.input.get(self.pos) == Some(&b'e') {
+            return Err(derr(E::MissingValue, self.pos));
+        }
+        Ok(())
+    }
+
+    /// Skip one value, validating it. Byte strings and integers (most
+    /// ignored fields) are skipped inline.
+    #[inline(always)]
     fn skip_value(&mut self) -> Result<()> {
         match self.peek()? {
-            b'i' => self.parse_int().map(drop),
             b'0'..=b'9' => self.parse_bytes().map(drop),
+            b'i' => self.parse_int().map(drop),
+            _ => self.skip_any(),
+        }
+    }
+
+    /// Skip any one value (recursively), validating it.
+    #[inline(never)]
+    fn skip_any(&mut self) -> Result<()> {
+        match self.peek()? {
+            b'i' => {
+                self.count_item()?;
+                self.parse_int_general().map(drop)
+            }
+            b'0'..=b'9' => {
+                self.count_item()?;
+                self.parse_bytes_general().map(drop)
+            }
             b'l' => {
                 self.enter()?;
                 while self.peek()? != b'e' {
-                    self.skip_value()?;
+                    self.skip_any()?;
                 }
                 self.leave()
             }
@@ -350,11 +446,11 @@ impl<'de> Deserializer<'de> {
                 self.enter()?;
                 let mut prev = None;
                 while self.parse_key(&mut prev)?.is_some() {
-                    self.skip_value()?;
+                    self.skip_any()?;
                 }
                 self.leave()
             }
-            c => Err(Error::decode(E::UnexpectedChar(c), self.pos)),
+            c => Err(derr(E::UnexpectedChar(c), self.pos)),
         }
     }
 
@@ -366,7 +462,7 @@ impl<'de> Deserializer<'de> {
             Ok(b'0'..=b'9') => Unexpected::Other("byte string"),
             Ok(b'l') => Unexpected::Seq,
             Ok(b'd') => Unexpected::Map,
-            Ok(c) => return Error::decode(E::UnexpectedChar(c), self.pos),
+            Ok(c) => return derr(E::UnexpectedChar(c), self.pos),
             Err(e) => return e,
         };
         <Error as de::Error>::invalid_type(unexp, exp).at(self.pos)
@@ -382,8 +478,24 @@ impl<'de> Deserializer<'de> {
 
     #[inline(always)]
     fn bytes_for(&mut self, exp: &dyn de::Expected) -> Result<&'de [u8]> {
+        match short_header(self.input, self.pos) {
+            Some((n, data)) => {
+                self.count_item()?;
+                self.take(data, n)
+            }
+            None => self.bytes_for_slow(exp),
+        }
+    }
+
+    /// [`Self::bytes_for`] when the input does not start with a short string
+    /// header.
+    #[inline(never)]
+    fn bytes_for_slow(&mut self, exp: &dyn de::Expected) -> Result<&'de [u8]> {
         match self.peek()? {
-            b'0'..=b'9' => self.parse_bytes(),
+            b'0'..=b'9' => {
+                self.count_item()?;
+                self.parse_bytes_general()
+            }
             _ => Err(self.invalid_type(exp)),
         }
     }
@@ -392,9 +504,46 @@ impl<'de> Deserializer<'de> {
     fn str_for(&mut self, exp: &dyn de::Expected) -> Result<&'de str> {
         let start = self.pos;
         let b = self.bytes_for(exp)?;
-        std::str::from_utf8(b)
-            .map_err(|_| <Error as de::Error>::invalid_value(Unexpected::Bytes(b), exp).at(start))
+        match std::str::from_utf8(b) {
+            Ok(s) => Ok(s),
+            Err(_) => Err(not_utf8(b, exp, start)),
+        }
     }
+}
+
+/// The length and data offset of a string with a canonical 1- or 2-digit
+/// length whose header starts at `start`; `None` for anything else.
+#[inline(always)]
+fn short_header(input: &[u8], start: usize) -> Option<(usize, usize)> {
+    match input.get(start..) {
+        Some([c @ b'0'..=b'9', b':', ..]) => Some((usize::from(c - b'0'), start + 2)),
+        Some([c @ b'1'..=b'9', d @ b'0'..=b'9', b':', ..]) => Some((
+            usize::from(c - b'0') * 10 + usize::from(d - b'0'),
+            start + 3,
+        )),
+        _ => None,
+    }
+}
+
+/// A byte string that should have been UTF-8.
+#[cold]
+#[inline(never)]
+fn not_utf8(b: &[u8], exp: &dyn de::Expected, start: usize) -> Error {
+    <Error as de::Error>::invalid_value(Unexpected::Bytes(b), exp).at(start)
+}
+
+/// A decode error, built off the hot path.
+#[cold]
+#[inline(never)]
+fn derr(kind: E, offset: usize) -> Error {
+    Error::decode(kind, offset)
+}
+
+/// Attach `offset` to an error (see [`Error::at`]), off the hot path.
+#[cold]
+#[inline(never)]
+fn at(e: Error, offset: usize) -> Error {
+    e.at(offset)
 }
 
 /// `key > prev` in byte order; decides on the first byte when it can (most
@@ -437,7 +586,7 @@ macro_rules! deserialize_int {
                     )),
                 },
             };
-            r.map_err(|e: Error| e.at(start))
+            r.map_err(|e: Error| at(e, start))
         }
     )*};
 }
@@ -458,9 +607,9 @@ impl<'de> de::Deserializer<'de> for &mut Deserializer<'de> {
             }
             b'l' => return self.deserialize_seq(visitor),
             b'd' => return self.deserialize_map(visitor),
-            c => return Err(Error::decode(E::UnexpectedChar(c), start)),
+            c => return Err(derr(E::UnexpectedChar(c), start)),
         };
-        r.map_err(|e: Error| e.at(start))
+        r.map_err(|e: Error| at(e, start))
     }
 
     fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
@@ -477,7 +626,7 @@ impl<'de> de::Deserializer<'de> for &mut Deserializer<'de> {
                 &"0 or 1",
             )),
         };
-        r.map_err(|e: Error| e.at(start))
+        r.map_err(|e: Error| at(e, start))
     }
 
     deserialize_int! {
@@ -512,7 +661,7 @@ impl<'de> de::Deserializer<'de> for &mut Deserializer<'de> {
                 &"a single character",
             )),
         };
-        r.map_err(|e: Error| e.at(start))
+        r.map_err(|e: Error| at(e, start))
     }
 
     #[inline]
@@ -521,7 +670,7 @@ impl<'de> de::Deserializer<'de> for &mut Deserializer<'de> {
         let s = self.str_for(&visitor)?;
         visitor
             .visit_borrowed_str(s)
-            .map_err(|e: Error| e.at(start))
+            .map_err(|e: Error| at(e, start))
     }
 
     fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
@@ -534,7 +683,7 @@ impl<'de> de::Deserializer<'de> for &mut Deserializer<'de> {
         let b = self.bytes_for(&visitor)?;
         visitor
             .visit_borrowed_bytes(b)
-            .map_err(|e: Error| e.at(start))
+            .map_err(|e: Error| at(e, start))
     }
 
     fn deserialize_byte_buf<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
@@ -573,7 +722,7 @@ impl<'de> de::Deserializer<'de> for &mut Deserializer<'de> {
             self.skip_value()?;
             return visitor
                 .visit_borrowed_bytes(&self.input[start..self.pos])
-                .map_err(|e: Error| e.at(start));
+                .map_err(|e: Error| at(e, start));
         }
         visitor.visit_newtype_struct(self)
     }
@@ -585,7 +734,7 @@ impl<'de> de::Deserializer<'de> for &mut Deserializer<'de> {
                 self.enter()?;
                 let r = visitor
                     .visit_seq(SeqAccess { de: &mut *self })
-                    .map_err(|e: Error| e.at(start))?;
+                    .map_err(|e: Error| at(e, start))?;
                 self.leave()?;
                 Ok(r)
             }
@@ -595,8 +744,8 @@ impl<'de> de::Deserializer<'de> for &mut Deserializer<'de> {
                 let mut seq = de::value::SeqDeserializer::new(b.iter().copied());
                 let r = visitor
                     .visit_seq(&mut seq)
-                    .map_err(|e: Error| e.at(start))?;
-                seq.end().map_err(|e: Error| e.at(start))?;
+                    .map_err(|e: Error| at(e, start))?;
+                seq.end().map_err(|e: Error| at(e, start))?;
                 Ok(r)
             }
             _ => Err(self.invalid_type(&visitor)),
@@ -627,7 +776,7 @@ impl<'de> de::Deserializer<'de> for &mut Deserializer<'de> {
                 de: &mut *self,
                 prev: None,
             })
-            .map_err(|e: Error| e.at(start))?;
+            .map_err(|e: Error| at(e, start))?;
         self.leave()?;
         Ok(r)
     }
@@ -653,7 +802,7 @@ impl<'de> de::Deserializer<'de> for &mut Deserializer<'de> {
                 let name = self.parse_bytes()?;
                 visitor
                     .visit_enum(UnitVariant { name })
-                    .map_err(|e: Error| e.at(start))
+                    .map_err(|e: Error| at(e, start))
             }
             b'd' => {
                 self.enter()?;
@@ -670,7 +819,7 @@ impl<'de> de::Deserializer<'de> for &mut Deserializer<'de> {
                         de: &mut *self,
                         name,
                     })
-                    .map_err(|e: Error| e.at(start))?;
+                    .map_err(|e: Error| at(e, start))?;
                 self.leave()?;
                 Ok(r)
             }
@@ -726,7 +875,7 @@ impl<'de> de::MapAccess<'de> for MapAccess<'_, 'de> {
             Some(key) => seed
                 .deserialize(KeyDeserializer { key })
                 .map(Some)
-                .map_err(|e: Error| e.at(start)),
+                .map_err(|e: Error| at(e, start)),
         }
     }
 
