@@ -1,7 +1,7 @@
 //! `tracker`: a UDP tracker (BEP 15) server and client on the bip_utracker cores.
 //!
 //! ```text
-//! tracker serve --bind ADDR [--seconds N] [--stats-every S]
+//! tracker serve --bind ADDR [--seconds N] [--stats-every S] [--threads N]
 //! tracker announce URL INFOHASH [--port P] [--event started|completed|stopped|none] [--left N] [--timeout S]
 //! tracker scrape URL INFOHASH... [--timeout S]
 //! ```
@@ -10,8 +10,9 @@
 //! `interval=N leechers=N seeders=N`, then one peer per line (`IP:PORT`, `[IPv6]:PORT`).
 //! `scrape` prints `INFOHASH seeders=N completed=N leechers=N` per hash.
 //!
-//! The sans-IO cores are driven here with plain blocking std sockets: the same cores the
-//! tokio `Client`/`Server` drivers use.
+//! `serve` runs the library's `ThreadedServer` (the fastest driver: blocking threads with
+//! batched recvmmsg/sendmmsg), one thread and `SO_REUSEPORT` socket per `--threads`. The
+//! client side drives the sans-IO `ClientCore` with a plain blocking std socket.
 
 use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
 use std::sync::Arc;
@@ -22,8 +23,8 @@ use bip_util::{InfoHash, PeerId, PEER_ID_PREFIX};
 use bip_utracker::codec::{Event, ScrapeStats};
 use bip_utracker::driver::seed_from_clock;
 use bip_utracker::{
-    AnnounceParams, AnnounceReply, ClientConfig, ClientCore, ClientEvent, ConnectionIds,
-    MemoryStore, MemoryStoreConfig, ServerConfig, ServerCore, TrackerUrl,
+    AnnounceParams, AnnounceReply, ClientConfig, ClientCore, ClientEvent, MemoryStore,
+    MemoryStoreConfig, ServerConfig, ThreadedServer, TrackerUrl,
 };
 use clap::{Parser, Subcommand};
 
@@ -50,6 +51,9 @@ enum Cmd {
         /// Announce interval told to clients.
         #[arg(long, default_value_t = 1800)]
         interval: u32,
+        /// Server threads, one SO_REUSEPORT socket each.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
+        threads: u16,
     },
     /// Announce to a tracker and print the answer.
     Announce {
@@ -90,7 +94,8 @@ fn main() {
             seconds,
             stats_every,
             interval,
-        } => serve(bind, seconds, stats_every, interval),
+            threads,
+        } => serve(bind, seconds, stats_every, interval, usize::from(threads)),
         Cmd::Announce {
             url,
             info_hash,
@@ -218,8 +223,7 @@ fn run_client(
     }
 }
 
-fn serve(bind: SocketAddr, seconds: Option<f64>, stats_every: f64, interval: u32) {
-    let sock = UdpSocket::bind(bind).unwrap_or_else(|e| fail(1, format!("bind {bind}: {e}")));
+fn serve(bind: SocketAddr, seconds: Option<f64>, stats_every: f64, interval: u32, threads: usize) {
     let start = Instant::now();
     let store = Arc::new(MemoryStore::new(
         MemoryStoreConfig::default(),
@@ -230,15 +234,14 @@ fn serve(bind: SocketAddr, seconds: Option<f64>, stats_every: f64, interval: u32
         announce_interval: interval,
         ..Default::default()
     };
-    let ids = ConnectionIds::new(seed_from_clock(), start, config.connection_id_window);
-    let mut core = ServerCore::new(config, store.clone(), ids);
+    let server = ThreadedServer::spawn(bind, threads, config, store.clone())
+        .unwrap_or_else(|e| fail(1, format!("bind {bind}: {e}")));
     let end = seconds.map(|s| start + Duration::from_secs_f64(s.max(0.0)));
     let every = Duration::from_secs_f64(stats_every.max(0.1));
     let mut next_stats = start + every;
-    println!("listening on {}", sock.local_addr().unwrap_or(bind));
-    let mut buf = [0u8; 65536];
-    let print = |store: &MemoryStore, core: &ServerCore<Arc<MemoryStore>>| {
-        let c = core.counters().snapshot();
+    println!("listening on {}", server.local_addr());
+    let print = || {
+        let c = server.counters().snapshot();
         let (t, p) = store.len();
         println!(
             "uptime={:.0}s connects={} announces={} scrapes={} responses={} errors={} dropped={} torrents={t} peers={p}",
@@ -249,29 +252,14 @@ fn serve(bind: SocketAddr, seconds: Option<f64>, stats_every: f64, interval: u32
     loop {
         let now = Instant::now();
         if end.is_some_and(|e| now >= e) {
-            print(&store, &core);
+            print();
             return;
         }
         if now >= next_stats {
-            print(&store, &core);
+            print();
             next_stats = now + every;
         }
-        let mut wake = next_stats.min(core.poll_timeout(now));
-        if let Some(e) = end {
-            wake = wake.min(e);
-        }
-        sock.set_read_timeout(Some(
-            wake.saturating_duration_since(now)
-                .max(Duration::from_millis(1)),
-        ))
-        .ok();
-        match sock.recv_from(&mut buf) {
-            Ok((n, from)) => {
-                if let Some(r) = core.handle_datagram(Instant::now(), from, &buf[..n]) {
-                    let _ = sock.send_to(r, from);
-                }
-            }
-            Err(_) => core.handle_timeout(Instant::now()),
-        }
+        let wake = end.map_or(next_stats, |e| e.min(next_stats));
+        std::thread::sleep(wake.saturating_duration_since(now));
     }
 }

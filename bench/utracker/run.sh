@@ -3,7 +3,8 @@
 #
 # Runs aquatic_udp_load_test (its default profile: connect:announce:scrape 50:50:1 over
 # 1,000,000 torrents, 1 worker) against, one after the other in one run:
-#   bip (bench_utracker's bip_udp_server: ServerCore + MemoryStore, tokio driver, one socket),
+#   bip (bench_utracker's bip_udp_server: ServerCore + MemoryStore, one socket; driver from
+#        BIP_MODE: threaded (default: ThreadedServer, recvmmsg/sendmmsg), tokio or blocking),
 #   opentracker (Debian; whitelist build, so the load test's 1,000,000 hashes are whitelisted),
 #   aquatic_udp (crates.io, built without default features; 1 socket worker).
 # Each server is pinned to CPU 0 and the load to CPU 1. Prints responses per second, the
@@ -54,7 +55,7 @@ run() {
     sleep 1
 }
 
-run bip "$bin/bip_udp_server" "127.0.0.1:$port" $((secs + 30)) "${BIP_MODE:-tokio}"
+run bip "$bin/bip_udp_server" "127.0.0.1:$port" $((secs + 30)) "${BIP_MODE:-threaded}"
 
 mkdir -p "$work/ot"; chmod 755 "$work/ot"
 "$bin/aquatic_hashes" 1000000 > "$work/ot/whitelist.txt"; chmod 644 "$work/ot/whitelist.txt"

@@ -1,6 +1,7 @@
 //! The tracker side: a pure request → response core ([`ServerCore`]), the [`Store`] trait
 //! that decides announces and scrapes, and the built-in [`MemoryStore`].
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -542,17 +543,25 @@ struct PeerEntry<A> {
     seen: u32,
 }
 
+/// The store's maps: ahash keyed from the store's seed (fast, and a client cannot aim
+/// collisions at keys it does not know).
+type KeyedMap<K, V> = HashMap<K, V, ahash::RandomState>;
+
+/// Peer lists longer than this keep a hash index; shorter ones (most swarms) are searched
+/// linearly in the list the answer is read from anyway: no second table to miss in cache.
+const INDEX_ABOVE: usize = 32;
+
 #[derive(Debug)]
 struct PeerList<A> {
     list: Vec<PeerEntry<A>>,
-    index: HashMap<(PeerId, A), u32>,
+    index: Option<Box<KeyedMap<(PeerId, A), u32>>>,
 }
 
 impl<A> Default for PeerList<A> {
     fn default() -> Self {
         PeerList {
             list: Vec::new(),
-            index: HashMap::new(),
+            index: None,
         }
     }
 }
@@ -576,16 +585,54 @@ impl PeerAddr for Ipv6Addr {
 impl<A: PeerAddr> PeerList<A> {
     fn remove_at(&mut self, i: usize) -> PeerEntry<A> {
         let e = self.list.swap_remove(i);
-        self.index.remove(&(e.id, e.addr));
-        if let Some(moved) = self.list.get(i) {
-            self.index.insert((moved.id, moved.addr), i as u32);
+        if let Some(index) = &mut self.index {
+            if self.list.len() <= INDEX_ABOVE / 2 {
+                // Hysteresis: drop the index well below the threshold.
+                self.index = None;
+            } else {
+                index.remove(&(e.id, e.addr));
+                if let Some(moved) = self.list.get(i) {
+                    index.insert((moved.id, moved.addr), i as u32);
+                }
+            }
         }
         e
     }
 
-    /// Returns (was_present_before, old seeder flag).
+    fn find(&self, key: &(PeerId, A)) -> Option<usize> {
+        match &self.index {
+            Some(index) => index.get(key).map(|&i| i as usize),
+            None => self
+                .list
+                .iter()
+                .position(|e| e.id == key.0 && e.addr == key.1),
+        }
+    }
+
+    fn push(&mut self, e: PeerEntry<A>, hasher: &ahash::RandomState) -> usize {
+        let i = self.list.len();
+        let key = (e.id, e.addr);
+        self.list.push(e);
+        match &mut self.index {
+            Some(index) => {
+                index.insert(key, i as u32);
+            }
+            None if self.list.len() > INDEX_ABOVE => {
+                let mut index =
+                    KeyedMap::with_capacity_and_hasher(self.list.len() * 2, hasher.clone());
+                for (j, p) in self.list.iter().enumerate() {
+                    index.insert((p.id, p.addr), j as u32);
+                }
+                self.index = Some(Box::new(index));
+            }
+            None => {}
+        }
+        i
+    }
+
+    /// Removes the peer with `key`, if present.
     fn remove(&mut self, key: &(PeerId, A)) -> Option<PeerEntry<A>> {
-        let i = *self.index.get(key)? as usize;
+        let i = self.find(key)?;
         Some(self.remove_at(i))
     }
 
@@ -622,7 +669,8 @@ struct Torrent {
 
 #[derive(Debug)]
 struct Shard {
-    torrents: HashMap<InfoHash, Torrent>,
+    torrents: KeyedMap<InfoHash, Torrent>,
+    hasher: ahash::RandomState,
     rng: StdRng,
 }
 
@@ -640,11 +688,14 @@ impl MemoryStore {
         let n = config.shards.max(1);
         let shards = (0..n)
             .map(|i| {
+                let mut rng =
+                    StdRng::seed_from_u64(seed ^ (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+                let hasher =
+                    ahash::RandomState::with_seeds(rng.gen(), rng.gen(), rng.gen(), rng.gen());
                 Mutex::new(Shard {
-                    torrents: HashMap::new(),
-                    rng: StdRng::seed_from_u64(
-                        seed ^ (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15),
-                    ),
+                    torrents: HashMap::with_hasher(hasher.clone()),
+                    hasher,
+                    rng,
                 })
             })
             .collect();
@@ -737,6 +788,7 @@ fn announce_in<A: PeerAddr>(
     now: u32,
     max_peers: usize,
     rng: &mut StdRng,
+    hasher: &ahash::RandomState,
     want_here: bool,
     out: &mut Vec<u8>,
 ) {
@@ -752,9 +804,9 @@ fn announce_in<A: PeerAddr>(
         }
         return;
     }
-    let me = match l.index.get(&key) {
-        Some(&i) => {
-            let e = &mut l.list[i as usize];
+    let me = match l.find(&key) {
+        Some(i) => {
+            let e = &mut l.list[i];
             if e.seeder != seeder {
                 if seeder {
                     *seeders += 1;
@@ -770,7 +822,7 @@ fn announce_in<A: PeerAddr>(
             e.seeder = seeder;
             e.port = a.addr.port();
             e.seen = now;
-            i as usize
+            i
         }
         None => {
             if l.list.len() >= max_peers.max(1) {
@@ -790,16 +842,16 @@ fn announce_in<A: PeerAddr>(
             } else {
                 *leechers += 1;
             }
-            l.list.push(PeerEntry {
-                id: a.peer_id,
-                addr: ip,
-                port: a.addr.port(),
-                seeder,
-                seen: now,
-            });
-            let i = l.list.len() - 1;
-            l.index.insert(key, i as u32);
-            i
+            l.push(
+                PeerEntry {
+                    id: a.peer_id,
+                    addr: ip,
+                    port: a.addr.port(),
+                    seeder,
+                    seen: now,
+                },
+                hasher,
+            )
         }
     };
     if want_here {
@@ -822,20 +874,23 @@ impl Store for MemoryStore {
             .unwrap_or_else(|e| e.into_inner());
         let shard = &mut *guard;
         let per_shard = (self.config.max_torrents / self.shards.len()).max(1);
-        if !shard.torrents.contains_key(&a.info_hash) {
-            if a.event == Event::STOPPED {
-                return Ok(SwarmCounts::default());
-            }
+        // The length test first: on the hot path (room left) one hash lookup per announce.
+        if shard.torrents.len() >= per_shard
+            && a.event != Event::STOPPED
+            && !shard.torrents.contains_key(&a.info_hash)
+        {
+            let cutoff = secs.saturating_sub(self.config.peer_ttl.as_secs() as u32);
+            expire_shard(shard, cutoff);
             if shard.torrents.len() >= per_shard {
-                let cutoff = secs.saturating_sub(self.config.peer_ttl.as_secs() as u32);
-                expire_shard(shard, cutoff);
-                if shard.torrents.len() >= per_shard {
-                    let victim = *shard.torrents.keys().next().expect("full shard");
-                    shard.torrents.remove(&victim);
-                }
+                let victim = *shard.torrents.keys().next().expect("full shard");
+                shard.torrents.remove(&victim);
             }
         }
-        let t = shard.torrents.entry(a.info_hash).or_default();
+        let t = match shard.torrents.entry(a.info_hash) {
+            Entry::Occupied(o) => o.into_mut(),
+            Entry::Vacant(_) if a.event == Event::STOPPED => return Ok(SwarmCounts::default()),
+            Entry::Vacant(v) => v.insert(Torrent::default()),
+        };
         let max = self.config.max_peers_per_torrent;
         match a.addr.ip() {
             IpAddr::V4(ip) => announce_in(
@@ -848,6 +903,7 @@ impl Store for MemoryStore {
                 secs,
                 max,
                 &mut shard.rng,
+                &shard.hasher,
                 family == AddressFamily::V4,
                 out,
             ),
@@ -861,6 +917,7 @@ impl Store for MemoryStore {
                 secs,
                 max,
                 &mut shard.rng,
+                &shard.hasher,
                 family == AddressFamily::V6,
                 out,
             ),

@@ -170,3 +170,63 @@ async fn ipv6_requesters_get_ipv6_peers() {
     assert_eq!(r.peers, vec!["[::1]:7001".parse().unwrap()]);
     assert_eq!(r.seeders, 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn threaded_server_batches_answers() {
+    let store = Arc::new(MemoryStore::new(
+        MemoryStoreConfig::default(),
+        Instant::now(),
+        3,
+    ));
+    let server = ThreadedServer::spawn(
+        "127.0.0.1:0".parse().unwrap(),
+        2,
+        ServerConfig::default(),
+        store.clone(),
+    )
+    .unwrap();
+    let url = format!("udp://127.0.0.1:{}", server.local_addr().port());
+    let cfg = ClientConfig {
+        base_timeout: Duration::from_millis(200),
+        max_tries: 4,
+        ..Default::default()
+    };
+    let c = Client::new(cfg, 4).await.unwrap();
+    // Many requests in flight at once, so receives and sends come in batches.
+    let mut tasks = Vec::new();
+    for i in 0..64u8 {
+        let c = c.clone();
+        let url = url.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut p = AnnounceParams::new(InfoHash::new([i % 8; 20]), PeerId::new([i; 20]), 9000);
+            p.left = u64::from(i % 2);
+            c.announce(&url, p).await.unwrap()
+        }));
+    }
+    for t in tasks {
+        let r = t.await.unwrap();
+        assert!(r.seeders + r.leechers >= 1 && r.peers.len() < 8, "{r:?}");
+    }
+    let hashes: Vec<InfoHash> = (0..100u8).map(|i| InfoHash::new([i; 20])).collect();
+    let s = c.scrape(&url, &hashes).await.unwrap();
+    assert_eq!(s.len(), 100);
+    for (i, st) in s.iter().enumerate() {
+        let n = if i < 8 { 8 } else { 0 };
+        assert_eq!(st.seeders + st.leechers, n, "hash {i}");
+    }
+    assert_eq!(store.len(), (8, 64));
+
+    // An oversized datagram is dropped, not truncated into a valid-looking request.
+    let raw = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let mut big = vec![0u8; 3000];
+    big[..8].copy_from_slice(&0x41727101980u64.to_be_bytes());
+    raw.send_to(&big, server.local_addr()).unwrap();
+    raw.send_to(&big[..16], server.local_addr()).unwrap();
+    raw.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut buf = [0u8; 64];
+    let (n, _) = raw.recv_from(&mut buf).unwrap();
+    assert_eq!(n, 16, "only the 16-byte connect is answered");
+    let snap = server.counters().snapshot();
+    assert!(snap.dropped >= 1 && snap.scrapes == 2, "{snap:?}");
+    drop(server);
+}

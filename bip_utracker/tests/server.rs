@@ -392,3 +392,44 @@ fn random_packets_never_change_state() {
     // Oversized packets are dropped too.
     assert!(f.core.handle_datagram(f.now, v4(1), &[0u8; 4096]).is_none());
 }
+
+#[test]
+fn large_swarms_grow_and_shrink_past_the_peer_index() {
+    // Past 32 peers a list keeps a hash index, below it a linear search: counts, updates,
+    // self-exclusion and removal must agree on both sides of the switch.
+    let mut f = fixture(ServerConfig::default(), MemoryStoreConfig::default());
+    for i in 1..=100u8 {
+        let (s, l, peers) = f.announce(v4(i), i, 100, Event::STARTED);
+        assert_eq!((s, l), (0, u32::from(i)));
+        assert_eq!(peers.len(), usize::from(i - 1).min(50));
+        assert!(!peers.contains(&SocketAddr::from(([10, 0, 0, i], 6000 + u16::from(i)))));
+    }
+    // Re-announces update in place (now seeders), never duplicate.
+    for i in 1..=100u8 {
+        let (s, l, _) = f.announce(v4(i), i, 0, Event::COMPLETED);
+        assert_eq!((s, l), (u32::from(i), 100 - u32::from(i)));
+    }
+    assert_eq!(f.core.store().len(), (1, 100));
+    assert_eq!(f.scrape(v4(1), &[InfoHash::new([1; 20])])[0].completed, 100);
+    // Shrink to 10 peers (drops the index on the way), then every lookup still works.
+    for i in 11..=100u8 {
+        let cid = f.connect(v4(i));
+        f.announce_raw(v4(i), cid, i, 0, Event::STOPPED, -1)
+            .expect("answer");
+    }
+    assert_eq!(f.core.store().len(), (1, 10));
+    for i in 1..=10u8 {
+        let (s, l, peers) = f.announce(v4(i), i, 0, Event::NONE);
+        assert_eq!((s, l, peers.len()), (10, 0, 9));
+    }
+    // Grow again past the threshold: one entry per (peer id, address).
+    for i in 1..=60u8 {
+        f.announce(v4(i), i, 5, Event::NONE);
+        f.announce(v4(i), i, 5, Event::NONE);
+    }
+    assert_eq!(f.core.store().len(), (1, 60));
+    let (s, l, peers) = f.announce(v4(200), 200, 5, Event::STARTED);
+    assert_eq!((s, l, peers.len()), (0, 61, 50));
+    let unique: HashSet<_> = peers.iter().collect();
+    assert_eq!(unique.len(), 50);
+}

@@ -1,5 +1,8 @@
-//! bip's tracker for the load test: `bip_udp_server ADDR SECONDS [tokio|blocking]`.
+//! bip's tracker for the load test: `bip_udp_server ADDR SECONDS [threaded|tokio|blocking]`.
 //! One socket, one thread (the script pins it to one core). Prints the counters at the end.
+//! `threaded`: the library's `ThreadedServer` (blocking recvmmsg/sendmmsg batches);
+//! `tokio`: the tokio `Server` on a current-thread runtime; `blocking`: a plain
+//! recv_from/send_to loop around `ServerCore`.
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -13,11 +16,20 @@ fn main() {
     let secs: u64 = args.get(2).map_or(60, |s| s.parse().unwrap());
     let mode = args.get(3).map_or("tokio", |s| s.as_str());
     let now = Instant::now();
-    let store = Arc::new(MemoryStore::new(MemoryStoreConfig::default(), now, seed_from_clock()));
+    let store = Arc::new(MemoryStore::new(
+        MemoryStoreConfig::default(),
+        now,
+        seed_from_clock(),
+    ));
     let config = ServerConfig::default();
-    if mode == "blocking" {
+    if mode == "threaded" {
+        let server = ThreadedServer::spawn(addr, 1, config, store.clone()).unwrap();
+        std::thread::sleep(Duration::from_secs(secs));
+        println!("bip counters: {:?}", server.counters().snapshot());
+    } else if mode == "blocking" {
         let sock = UdpSocket::bind(addr).unwrap();
-        sock.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+        sock.set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
         let ids = ConnectionIds::new(seed_from_clock(), now, config.connection_id_window);
         let mut core = ServerCore::new(config, store.clone(), ids);
         let mut buf = [0u8; 2048];
@@ -34,7 +46,10 @@ fn main() {
         }
         println!("bip counters: {:?}", core.counters().snapshot());
     } else {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         rt.block_on(async {
             let server = Server::bind(addr, config, store.clone()).await.unwrap();
             tokio::time::sleep(Duration::from_secs(secs)).await;
