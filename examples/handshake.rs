@@ -20,14 +20,14 @@ use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use bip_examples::fail;
 use bip_handshake::{
     Extensions, HandshakeConfig, HandshakeError, HandshakeState, Outcome, Status,
     DEFAULT_MAX_CONCURRENT,
 };
-use bip_util::{InfoHash, PeerId, PEER_ID_PREFIX};
+use bip_util::InfoHash;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -63,7 +63,7 @@ enum Cmd {
 
 fn main() {
     let cli = Cli::parse();
-    let config = HandshakeConfig::new(our_peer_id())
+    let config = HandshakeConfig::new(bip_examples::our_peer_id())
         .with_extensions(Extensions::DHT | Extensions::FAST | Extensions::EXTENSION_PROTOCOL);
     match cli.cmd {
         Cmd::Connect {
@@ -99,22 +99,6 @@ fn secs(s: f64) -> Duration {
 }
 
 /// `-BP0001-` plus 12 characters from the clock and process id (the tool has no RNG crate).
-fn our_peer_id() -> PeerId {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    let seed = format!("{nanos}:{}", std::process::id());
-    let digest = bip_util::sha1(seed.as_bytes());
-    const ALPHABET: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
-    let mut id = [0u8; 20];
-    id[..8].copy_from_slice(&PEER_ID_PREFIX);
-    for (dst, src) in id[8..].iter_mut().zip(digest.iter()) {
-        *dst = ALPHABET[usize::from(*src) % ALPHABET.len()];
-    }
-    PeerId::new(id)
-}
-
 fn line(o: &Outcome) -> String {
     let client = o
         .peer_id

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bip_examples::fail;
-use bip_util::{InfoHash, PeerId, PEER_ID_PREFIX};
+use bip_util::InfoHash;
 use bip_utracker::codec::{Event, ScrapeStats};
 use bip_utracker::driver::seed_from_clock;
 use bip_utracker::{
@@ -104,7 +104,7 @@ fn main() {
             left,
             timeout,
         } => {
-            let mut p = AnnounceParams::new(info_hash, our_peer_id(), port);
+            let mut p = AnnounceParams::new(info_hash, bip_examples::our_peer_id(), port);
             p.event = event;
             p.left = left;
             match run_client(&url, timeout, |c, now, to, path| {
@@ -136,19 +136,6 @@ fn main() {
             }
         }
     }
-}
-
-fn our_peer_id() -> PeerId {
-    let mut id = [0u8; 20];
-    id[..8].copy_from_slice(&PEER_ID_PREFIX);
-    let mut x = seed_from_clock() | 1;
-    for b in &mut id[8..] {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        *b = b"0123456789abcdefghijklmnopqrstuvwxyz"[(x % 36) as usize];
-    }
-    PeerId::new(id)
 }
 
 fn print_announce(r: &AnnounceReply) {

@@ -507,8 +507,13 @@ impl<'a> Peers<'a> {
     /// The peers as socket addresses.
     pub fn iter(&self) -> PeersIter<'a> {
         match *self {
-            Peers::V4(b) => PeersIter::V4(CompactPeersV4::new(b).expect("whole entries")),
-            Peers::V6(b) => PeersIter::V6(CompactPeersV6::new(b).expect("whole entries")),
+            // A caller-built `Peers` may end in a partial entry: it is ignored, as when decoding.
+            Peers::V4(b) => {
+                PeersIter::V4(CompactPeersV4::new(&b[..b.len() / 6 * 6]).expect("whole entries"))
+            }
+            Peers::V6(b) => {
+                PeersIter::V6(CompactPeersV6::new(&b[..b.len() / 18 * 18]).expect("whole entries"))
+            }
         }
     }
 }

@@ -7,3 +7,9 @@ pub fn fail(code: i32, msg: impl std::fmt::Display) -> ! {
     eprintln!("error: {msg}");
     std::process::exit(code)
 }
+
+/// A fresh `-BP0100-…` peer id from an OS-seeded RNG (the tools' own identity).
+pub fn our_peer_id() -> bip_util::PeerId {
+    use rand::SeedableRng;
+    bip_util::generate_peer_id(&mut rand::rngs::StdRng::from_entropy())
+}
