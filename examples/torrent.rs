@@ -4,7 +4,7 @@
 //! cargo run --release --example torrent -- show FILE [--json]
 //! cargo run --release --example torrent -- magnet FILE
 //! cargo run --release --example torrent -- create ...   (see `create --help`)
-//! cargo run --release --example torrent -- verify ...   (see `verify --help`)
+//! cargo run --release --example torrent -- verify FILE DIR [--check v1|v2|both]   (see `verify --help`)
 //! ```
 //!
 //! # `show`

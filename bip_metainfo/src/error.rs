@@ -6,8 +6,9 @@ use bip_bencode::{AccessError, DecodeError, SoftFault};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum InvalidKind {
-    /// `piece length` missing, not positive, too large, or (v2) not a power
-    /// of two of at least 16 KiB.
+    /// `piece length` missing, not positive, above
+    /// [`MAX_PIECE_LENGTH`](crate::MAX_PIECE_LENGTH), or (v2) not a power of two of at
+    /// least 16 KiB.
     PieceLength,
     /// A name that is missing, empty or unusable after sanitization.
     Name,

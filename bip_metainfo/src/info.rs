@@ -25,6 +25,9 @@ pub const MAX_DUPLICATE_PATHS: usize = 500;
 pub const MAX_FILE_SIZE: u64 = (1 << 48) - 1;
 /// The v2 merkle tree's block size (16 KiB).
 pub const BLOCK_SIZE: u64 = 16 * 1024;
+/// Largest piece length accepted when parsing, creating and verifying: 256 MiB (a power of two).
+/// Buffers sized by the piece length stay bounded by it.
+pub const MAX_PIECE_LENGTH: u64 = 256 * 1024 * 1024;
 
 /// Which BitTorrent protocol versions a torrent supports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -508,7 +511,14 @@ pub(crate) fn parse_info(v: Value<'_, '_>, faults: &[SoftFault]) -> Result<Info,
     // Piece length.
     let pl_path = key_path(d, "piece length");
     let piece_length = match d.get(b"piece length").and_then(|p| p.as_int()) {
-        Some(n) if n > 0 && n <= i64::from(i32::MAX) => n as u64,
+        Some(n) if n > 0 && n.unsigned_abs() <= MAX_PIECE_LENGTH => n.unsigned_abs(),
+        Some(n) if n > 0 => {
+            return Err(MetainfoError::invalid_detail(
+                pl_path,
+                K::PieceLength,
+                format!("{n} is above {MAX_PIECE_LENGTH} (256 MiB)"),
+            ))
+        }
         _ => return Err(MetainfoError::invalid(pl_path, K::PieceLength)),
     };
 

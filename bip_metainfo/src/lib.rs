@@ -43,7 +43,7 @@
 //! libtorrent's for v1 (unsorted keys, leading zeros, trailing bytes) and
 //! strict inside v2 info dictionaries. Everything a file controls is bounded
 //! ([`MAX_FILES`], [`MAX_PATH_DEPTH`], [`MAX_NAME_LEN`], [`MAX_PIECES`],
-//! [`MAX_DECODE_DEPTH`]).
+//! [`MAX_PIECE_LENGTH`], [`MAX_FILE_SIZE`], [`MAX_DECODE_DEPTH`]).
 //!
 //! # File paths
 //! Paths are sanitized as libtorrent does ([`sanitize_path_element`]): no
@@ -67,7 +67,7 @@ pub mod verify;
 pub use error::{InvalidKind, MetainfoError};
 pub use info::{
     piece_layer_root, FileAttrs, FileEntry, Info, Version, BLOCK_SIZE, MAX_DUPLICATE_PATHS,
-    MAX_FILES, MAX_FILE_SIZE, MAX_NAME_LEN, MAX_PATH_DEPTH, MAX_PIECES,
+    MAX_FILES, MAX_FILE_SIZE, MAX_NAME_LEN, MAX_PATH_DEPTH, MAX_PIECES, MAX_PIECE_LENGTH,
 };
 pub use magnet::{Magnet, MagnetError, MAX_SO_INDEX};
 pub use metainfo::Metainfo;

@@ -6,7 +6,15 @@
 //! [`VerifyPlan::from_torrent`], or by hand.
 //!
 //! v1 pieces may span files, so a bad piece marks every file it touches as bad; v2 pieces never
-//! span files. Padding files are zeros and never read from disk.
+//! span files, so a v2 check gives exact per-file answers. [`Check::Auto`] therefore checks v2
+//! when the plan has it (v2 and hybrid torrents) and v1 otherwise. Padding files are zeros and
+//! never read from disk.
+//!
+//! Data that cannot be read (a missing or short file, a permission error, a FIFO or other
+//! non-regular file, which is never opened) costs exactly the pieces that overlap the unreadable
+//! bytes. The work and memory of a check are bounded by the plan's hashes (its v1 pieces and v2
+//! piece layers), never by the sizes the files claim: sizes are summed with checked arithmetic
+//! ([`VerifyError::TooLarge`]) and a v2 file of several pieces needs its piece layer.
 //!
 //! ```
 //! use bip_metainfo::create::{TorrentBuilder, Version};
@@ -63,7 +71,7 @@ pub struct VerifyPlan {
 /// Which hashes to check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Check {
-    /// v1 when the plan has v1 pieces, else v2.
+    /// v2 when every file of the plan has a v2 pieces root (v2 and hybrid torrents), else v1.
     #[default]
     Auto,
     /// v1 piece hashes.
@@ -107,6 +115,7 @@ impl Default for VerifyOptions {
 
 /// State of one file after verification.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum FileStatus {
     /// Every piece touching it is good (and the size is right).
     Good,
@@ -122,6 +131,10 @@ pub enum FileStatus {
         /// Size on disk.
         actual: u64,
     },
+    /// On disk but not a regular file (a directory, FIFO, socket or device); never opened.
+    NotAFile,
+    /// On disk with the right size, but reading it failed (permissions, I/O errors).
+    Unreadable,
 }
 
 /// One file of a [`VerifyReport`].
@@ -167,6 +180,10 @@ pub enum VerifyError {
     /// The plan cannot be checked as asked (e.g. no v1 pieces for [`Check::V1`]).
     #[error("cannot verify: {0}")]
     Plan(String),
+    /// The sizes in the plan overflow 64 bits or exceed
+    /// [`MAX_FILE_SIZE`](crate::MAX_FILE_SIZE).
+    #[error("too large: {0}")]
+    TooLarge(String),
     /// The cancel flag was raised.
     #[error("cancelled")]
     Cancelled,
@@ -179,8 +196,14 @@ impl From<AccessError> for VerifyError {
 }
 
 /// Reads plan files below a directory; padding never reaches it.
+///
+/// Each file was examined once before hashing (`sizes`): a file that is missing or not a
+/// regular file is never opened (a FIFO would block), and reads past its size on disk fail
+/// without touching it.
 struct DiskPlan {
     paths: Vec<PathBuf>,
+    /// Size of each regular file on disk; `None` when missing or not a regular file.
+    sizes: Vec<Option<u64>>,
 }
 
 impl DataSource for DiskPlan {
@@ -188,7 +211,19 @@ impl DataSource for DiskPlan {
         Vec::new()
     }
     fn read_at(&self, file: usize, offset: u64, buf: &mut [u8]) -> io::Result<()> {
-        let f = std::fs::File::open(&self.paths[file])?;
+        let (Some(path), Some(size)) = (self.paths.get(file), self.sizes.get(file)) else {
+            return Err(io::Error::new(io::ErrorKind::NotFound, "no such plan file"));
+        };
+        let Some(size) = *size else {
+            return Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                "missing or not a regular file",
+            ));
+        };
+        if offset.saturating_add(buf.len() as u64) > size {
+            return Err(io::Error::from(io::ErrorKind::UnexpectedEof));
+        }
+        let f = open_regular(path)?;
         #[cfg(unix)]
         {
             std::os::unix::fs::FileExt::read_exact_at(&f, buf, offset)
@@ -200,6 +235,66 @@ impl DataSource for DiskPlan {
             f.seek(SeekFrom::Start(offset))?;
             f.read_exact(buf)
         }
+    }
+}
+
+/// `O_NONBLOCK` where its value is known without the libc crate: opening a FIFO that replaced a
+/// regular file after it was examined then cannot block either.
+#[cfg(all(
+    target_os = "linux",
+    any(
+        target_arch = "x86",
+        target_arch = "x86_64",
+        target_arch = "arm",
+        target_arch = "aarch64",
+        target_arch = "riscv64"
+    )
+))]
+const O_NONBLOCK: i32 = 0o4000;
+#[cfg(not(all(
+    target_os = "linux",
+    any(
+        target_arch = "x86",
+        target_arch = "x86_64",
+        target_arch = "arm",
+        target_arch = "aarch64",
+        target_arch = "riscv64"
+    )
+)))]
+const O_NONBLOCK: i32 = 0;
+
+/// Open `path` for reading; an error unless it is a regular file.
+fn open_regular(path: &Path) -> io::Result<std::fs::File> {
+    let mut o = std::fs::OpenOptions::new();
+    o.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut o, O_NONBLOCK);
+    let _ = O_NONBLOCK;
+    let f = o.open(path)?;
+    if !f.metadata()?.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    Ok(f)
+}
+
+/// What is at a plan file's path, examined once before hashing.
+#[derive(Debug, Clone, Copy)]
+enum OnDisk {
+    Missing,
+    Unreadable,
+    NotAFile,
+    File(u64),
+}
+
+fn examine(path: &Path) -> OnDisk {
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_file() => OnDisk::File(m.len()),
+        Ok(_) => OnDisk::NotAFile,
+        Err(e) if e.kind() == io::ErrorKind::PermissionDenied => OnDisk::Unreadable,
+        Err(_) => OnDisk::Missing,
     }
 }
 
@@ -221,10 +316,13 @@ impl VerifyPlan {
         let name = info.get_str(b"name")?;
         check_comp(name, "info.name")?;
         let pl = info.get_int(b"piece length")?;
-        if pl <= 0 || pl > 1 << 34 {
-            return Err(invalid(format!("`info.piece length`: invalid value {pl}")));
+        if pl <= 0 || pl.unsigned_abs() > crate::MAX_PIECE_LENGTH {
+            return Err(invalid(format!(
+                "`info.piece length`: invalid value {pl} (at most {})",
+                crate::MAX_PIECE_LENGTH
+            )));
         }
-        let pl = pl as u64;
+        let pl = pl.unsigned_abs();
         let v1_pieces = match info.opt_bytes(b"pieces")? {
             None => None,
             Some(p) if p.len() % 20 == 0 => Some(
@@ -252,8 +350,11 @@ impl VerifyPlan {
             for (i, f) in list.iter().enumerate() {
                 let f = f.dict()?;
                 let length = f.get_int(b"length")?;
-                if length < 0 {
-                    return Err(invalid(format!("`info.files[{i}].length`: negative")));
+                if length < 0 || length.unsigned_abs() > crate::MAX_FILE_SIZE {
+                    return Err(invalid(format!(
+                        "`info.files[{i}].length`: {length} is negative or above {}",
+                        crate::MAX_FILE_SIZE
+                    )));
                 }
                 let pad = f.opt_str(b"attr")?.is_some_and(|a| a.contains('p'));
                 let mut comps = Vec::new();
@@ -275,8 +376,11 @@ impl VerifyPlan {
                 });
             }
         } else if let Some(length) = info.opt_int(b"length")? {
-            if length < 0 {
-                return Err(invalid("`info.length`: negative"));
+            if length < 0 || length.unsigned_abs() > crate::MAX_FILE_SIZE {
+                return Err(invalid(format!(
+                    "`info.length`: {length} is negative or above {}",
+                    crate::MAX_FILE_SIZE
+                )));
             }
             files.push(PlanFile {
                 rel_path: PathBuf::from(name),
@@ -353,8 +457,11 @@ fn walk_tree(
         let v = v.dict()?;
         if k.is_empty() {
             let length = v.get_int(b"length")?;
-            if length < 0 {
-                return Err(invalid("`info.file tree`: negative length"));
+            if length < 0 || length.unsigned_abs() > crate::MAX_FILE_SIZE {
+                return Err(invalid(format!(
+                    "`info.file tree`: length {length} is negative or above {}",
+                    crate::MAX_FILE_SIZE
+                )));
             }
             let root = match v.opt_bytes(b"pieces root")? {
                 None => None,
@@ -380,18 +487,24 @@ fn walk_tree(
 /// `plan`.
 ///
 /// # Errors
-/// [`VerifyError::Plan`] when the plan lacks the hashes asked for or is inconsistent,
-/// [`VerifyError::Cancelled`]. Unreadable data is not an error: it makes pieces bad.
+/// [`VerifyError::Plan`] when the plan lacks the hashes asked for or is inconsistent (for v2, a
+/// file of several pieces without a piece layer of the right size), [`VerifyError::TooLarge`]
+/// when its sizes overflow, [`VerifyError::Cancelled`]. Unreadable data is not an error: it
+/// makes exactly the pieces that overlap it bad.
 pub fn verify(
     plan: &VerifyPlan,
     root_dir: &Path,
     opts: &VerifyOptions,
 ) -> Result<VerifyReport, VerifyError> {
     let pl = plan.piece_length;
-    if pl == 0 {
-        return Err(VerifyError::Plan("piece length 0".into()));
+    if pl == 0 || pl > crate::MAX_PIECE_LENGTH {
+        return Err(VerifyError::Plan(format!(
+            "piece length {pl} is not between 1 and {}",
+            crate::MAX_PIECE_LENGTH
+        )));
     }
     let check = match opts.check {
+        Check::Auto if plan.has_v2() => Check::V2,
         Check::Auto if plan.v1_pieces.is_some() => Check::V1,
         Check::Auto => Check::V2,
         c => c,
@@ -401,12 +514,70 @@ pub fn verify(
             "v2 piece length {pl} is invalid"
         )));
     }
+    let too_large = || {
+        VerifyError::TooLarge(format!(
+            "the files add up to more than {} bytes",
+            crate::MAX_FILE_SIZE
+        ))
+    };
+    // Validate the plan and bound the work before touching the disk.
+    let mut total = 0u64;
+    for f in &plan.files {
+        total = total
+            .checked_add(f.length)
+            .filter(|&t| t <= crate::MAX_FILE_SIZE)
+            .ok_or_else(too_large)?;
+    }
+    if check == Check::V1 {
+        let Some(expected) = &plan.v1_pieces else {
+            return Err(VerifyError::Plan("no v1 piece hashes".into()));
+        };
+        if total.div_ceil(pl) != expected.len() as u64 {
+            return Err(VerifyError::Plan(format!(
+                "{} bytes need {} pieces, the torrent has {}",
+                total,
+                total.div_ceil(pl),
+                expected.len()
+            )));
+        }
+    } else {
+        for f in plan.files.iter().filter(|f| !f.pad && f.length > 0) {
+            let Some(root) = &f.pieces_root else {
+                return Err(VerifyError::Plan(format!(
+                    "{}: no pieces root",
+                    f.rel_path.display()
+                )));
+            };
+            let n = f.length.div_ceil(pl);
+            if n > 1 && plan.piece_layers.get(root).map(Vec::len) != Some(n as usize) {
+                return Err(VerifyError::Plan(format!(
+                    "{}: no piece layer of {n} hashes for its {} bytes",
+                    f.rel_path.display(),
+                    f.length
+                )));
+            }
+        }
+    }
+    let paths: Vec<PathBuf> = plan
+        .files
+        .iter()
+        .map(|f| root_dir.join(&f.rel_path))
+        .collect();
+    let on_disk: Vec<OnDisk> = plan
+        .files
+        .iter()
+        .zip(&paths)
+        .map(|(f, p)| if f.pad { OnDisk::Missing } else { examine(p) })
+        .collect();
     let disk = DiskPlan {
-        paths: plan
-            .files
+        sizes: on_disk
             .iter()
-            .map(|f| root_dir.join(&f.rel_path))
+            .map(|d| match d {
+                OnDisk::File(n) => Some(*n),
+                _ => None,
+            })
             .collect(),
+        paths,
     };
     let progress = opts.progress.clone();
     let spec = hasher::Spec {
@@ -422,13 +593,12 @@ pub fn verify(
         hasher::EngineError::Cancelled => VerifyError::Cancelled,
         hasher::EngineError::Io { err, .. } => VerifyError::Plan(err.to_string()),
     };
-    // Per file: number of bad pieces touching it.
+    // Per file: number of bad pieces touching it, and whether a read of it failed.
     let mut bad_per_file = vec![0u64; plan.files.len()];
+    let mut read_failed = vec![false; plan.files.len()];
     let mut pieces = Vec::new();
     if check == Check::V1 {
-        let Some(expected) = &plan.v1_pieces else {
-            return Err(VerifyError::Plan("no v1 piece hashes".into()));
-        };
+        let expected = plan.v1_pieces.as_deref().unwrap_or_default();
         let mut layout = Vec::new();
         let mut off = 0u64;
         for (i, f) in plan.files.iter().enumerate() {
@@ -439,20 +609,19 @@ pub fn verify(
             });
             off += f.length;
         }
-        if off.div_ceil(pl) != expected.len() as u64 {
-            return Err(VerifyError::Plan(format!(
-                "{} bytes need {} pieces, the torrent has {}",
-                off,
-                off.div_ceil(pl),
-                expected.len()
-            )));
-        }
         let seg = [Segment {
             start: 0,
             data_len: off,
             v1_len: off,
         }];
         let out = hasher::run(&layout, &seg, &spec, &disk).map_err(map_err)?;
+        for o in &out {
+            for &s in &o.failed {
+                if let Some(r) = read_failed.get_mut(s) {
+                    *r = true;
+                }
+            }
+        }
         pieces = out[0]
             .v1
             .iter()
@@ -462,7 +631,9 @@ pub fn verify(
         for (i, e) in layout.iter().enumerate() {
             if e.len > 0 {
                 let (a, b) = (e.start / pl, (e.start + e.len - 1) / pl);
-                bad_per_file[i] = pieces[a as usize..=b as usize]
+                bad_per_file[i] = pieces
+                    .get(a as usize..=b as usize)
+                    .unwrap_or_default()
                     .iter()
                     .filter(|g| !**g)
                     .count() as u64;
@@ -476,12 +647,6 @@ pub fn verify(
         for (i, f) in plan.files.iter().enumerate() {
             if f.pad || f.length == 0 {
                 continue;
-            }
-            if f.pieces_root.is_none() {
-                return Err(VerifyError::Plan(format!(
-                    "{}: no pieces root",
-                    f.rel_path.display()
-                )));
             }
             layout.push(Entry {
                 start: off,
@@ -498,18 +663,23 @@ pub fn verify(
         }
         let out = hasher::run(&layout, &segs, &spec, &disk).map_err(map_err)?;
         for (o, &i) in out.iter().zip(&idx) {
+            for &s in &o.failed {
+                if let Some(r) = read_failed.get_mut(s) {
+                    *r = true;
+                }
+            }
             let f = &plan.files[i];
             let root = f.pieces_root.unwrap_or_default();
             let good: Vec<bool> = if f.length > pl {
-                match plan.piece_layers.get(&root) {
-                    Some(layer) if layer.len() == o.v2.len() => {
-                        o.v2.iter()
-                            .zip(layer)
-                            .map(|(g, w)| g.as_ref() == Some(w))
-                            .collect()
-                    }
-                    _ => vec![false; o.v2.len()],
-                }
+                let layer = plan
+                    .piece_layers
+                    .get(&root)
+                    .map(Vec::as_slice)
+                    .unwrap_or_default();
+                o.v2.iter()
+                    .zip(layer)
+                    .map(|(g, w)| g.as_ref() == Some(w))
+                    .collect()
             } else {
                 vec![o.v2.first().copied().flatten() == Some(root)]
             };
@@ -523,14 +693,16 @@ pub fn verify(
         .enumerate()
         .filter(|(_, f)| !f.pad)
         .map(|(i, f)| {
-            let status = match std::fs::metadata(root_dir.join(&f.rel_path)) {
-                Err(_) => FileStatus::Missing,
-                Ok(m) if !m.is_file() => FileStatus::Missing,
-                Ok(m) if m.len() != f.length => FileStatus::WrongSize { actual: m.len() },
-                Ok(_) if bad_per_file[i] > 0 => FileStatus::Bad {
+            let status = match on_disk[i] {
+                OnDisk::Missing => FileStatus::Missing,
+                OnDisk::NotAFile => FileStatus::NotAFile,
+                OnDisk::Unreadable => FileStatus::Unreadable,
+                OnDisk::File(n) if n != f.length => FileStatus::WrongSize { actual: n },
+                OnDisk::File(_) if read_failed[i] => FileStatus::Unreadable,
+                OnDisk::File(_) if bad_per_file[i] > 0 => FileStatus::Bad {
                     bad_pieces: bad_per_file[i],
                 },
-                Ok(_) => FileStatus::Good,
+                OnDisk::File(_) => FileStatus::Good,
             };
             FileReport {
                 rel_path: f.rel_path.clone(),
@@ -547,6 +719,15 @@ pub fn verify(
         pieces,
         files,
     })
+}
+
+impl VerifyPlan {
+    /// Whether every non-padding file with data has a v2 pieces root (v2 and hybrid torrents),
+    /// so that [`Check::Auto`] checks v2.
+    pub fn has_v2(&self) -> bool {
+        let mut data = self.files.iter().filter(|f| !f.pad && f.length > 0);
+        data.clone().next().is_some() && data.all(|f| f.pieces_root.is_some())
+    }
 }
 
 impl From<&crate::Metainfo> for VerifyPlan {

@@ -241,9 +241,14 @@ fn round_trip_keeps_info_bytes_and_unknown_keys() {
         "libtorrent/sample.torrent",
         "bep52/bittorrent-v2-hybrid-test.torrent",
         "bep52/bittorrent-v2-test.torrent",
-        "libtorrent/large_piece_size.torrent", // trailing byte
+        "libtorrent/sample.torrent+\n", // trailing byte
     ] {
-        let bytes = read(rel);
+        // (`large_piece_size.torrent`, the corpus' trailing-byte case, has a piece length above
+        // MAX_PIECE_LENGTH; a trailing newline after sample.torrent stands in for it.)
+        let bytes = match rel.split_once('+') {
+            Some((f, tail)) => [read(f), tail.as_bytes().to_vec()].concat(),
+            None => read(rel),
+        };
         let m = Metainfo::from_bytes(&bytes).unwrap();
         let out = m.to_bytes();
         let again = Metainfo::from_bytes(&out).unwrap();

@@ -3,7 +3,9 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
-use bip_metainfo::create::{CreateError, TorrentBuilder, Version};
+use bip_metainfo::create::{
+    CreateError, TorrentBuilder, Version, MAX_PIECE_LENGTH, MIN_PIECE_LENGTH,
+};
 
 /// `torrent create PATH -o OUT.torrent [options]`.
 #[derive(clap::Args, Debug)]
@@ -13,8 +15,9 @@ pub struct CreateArgs {
     /// Where to write the .torrent.
     #[arg(short = 'o', long = "output", value_name = "OUT.torrent")]
     pub output: PathBuf,
-    /// Piece length in bytes (a power of two >= 16384); default: automatic (1,000-2,000 pieces).
-    #[arg(long, value_name = "BYTES")]
+    /// Piece length in bytes: a power of two from 16384 (16 KiB) to 268435456 (256 MiB);
+    /// default: automatic (1,000-2,000 pieces).
+    #[arg(long, value_name = "BYTES", value_parser = parse_piece_length)]
     pub piece_length: Option<u64>,
     /// Tracker URL; each one forms its own tier (repeatable).
     #[arg(long, value_name = "URL")]
@@ -43,6 +46,21 @@ pub struct CreateArgs {
     /// Leave out `creation date` (reproducible output).
     #[arg(long)]
     pub no_date: bool,
+}
+
+/// `--piece-length`: a power of two from [`MIN_PIECE_LENGTH`] to [`MAX_PIECE_LENGTH`].
+fn parse_piece_length(s: &str) -> Result<u64, String> {
+    let bad = || {
+        format!(
+            "not a power of two from {MIN_PIECE_LENGTH} (16 KiB) to {MAX_PIECE_LENGTH} (256 MiB)"
+        )
+    };
+    let n: u64 = s.trim().parse().map_err(|_| bad())?;
+    if n.is_power_of_two() && (MIN_PIECE_LENGTH..=MAX_PIECE_LENGTH).contains(&n) {
+        Ok(n)
+    } else {
+        Err(bad())
+    }
 }
 
 /// Run `torrent create`; returns the exit code (0 ok, 1 I/O failure, 2 bad input).

@@ -1,10 +1,21 @@
-//! `torrent verify FILE DIR`: check downloaded data against a torrent.
+//! `torrent verify FILE DIR [--check v1|v2|both]`: check downloaded data against a torrent.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use bip_metainfo::verify::{verify, FileStatus, VerifyOptions, VerifyPlan};
+use bip_metainfo::verify::{verify, Check, FileStatus, VerifyOptions, VerifyPlan, VerifyReport};
+
+/// Which hashes `--check` selects.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CheckArg {
+    /// v1 piece hashes (SHA-1; pieces may span files).
+    V1,
+    /// v2 merkle trees (SHA-256; exact per-file answers).
+    V2,
+    /// v2, then v1 (hybrid torrents).
+    Both,
+}
 
 /// `torrent verify FILE DIR`.
 #[derive(clap::Args, Debug)]
@@ -16,6 +27,9 @@ pub struct VerifyArgs {
     /// Hashing threads (default: all cores).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+    /// Which hashes to check; default: v2 when the torrent has it (v2 and hybrid), else v1.
+    #[arg(long, value_enum, value_name = "v1|v2|both")]
+    pub check: Option<CheckArg>,
 }
 
 /// Run `torrent verify`; returns the exit code (0 all good, 1 bad or missing data, 2 bad input).
@@ -34,37 +48,61 @@ pub fn run(args: VerifyArgs) -> i32 {
             return 2;
         }
     };
-    let mut opts = VerifyOptions::default();
-    if let Some(n) = args.threads {
-        opts.threads = n.max(1);
-    }
-    let bar = std::io::stderr().is_terminal().then(|| {
-        let bar = indicatif::ProgressBar::new(0);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{bar:40} {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta}",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        bar
-    });
-    if let Some(bar) = bar.clone() {
-        opts.progress = Some(Arc::new(move |done, total| {
-            bar.set_length(total);
-            bar.set_position(done);
-        }));
-    }
-    let result = verify(&plan, &args.dir, &opts);
-    if let Some(bar) = &bar {
-        bar.finish_and_clear();
-    }
-    let report = match result {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return 2;
-        }
+    let checks: &[Check] = match args.check {
+        None => &[Check::Auto],
+        Some(CheckArg::V1) => &[Check::V1],
+        Some(CheckArg::V2) => &[Check::V2],
+        Some(CheckArg::Both) => &[Check::V2, Check::V1],
     };
+    let mut code = 0;
+    for &check in checks {
+        let mut opts = VerifyOptions {
+            check,
+            ..VerifyOptions::default()
+        };
+        if let Some(n) = args.threads {
+            opts.threads = n.max(1);
+        }
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = indicatif::ProgressBar::new(0);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{bar:40} {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            bar
+        });
+        if let Some(bar) = bar.clone() {
+            opts.progress = Some(Arc::new(move |done, total| {
+                bar.set_length(total);
+                bar.set_position(done);
+            }));
+        }
+        let result = verify(&plan, &args.dir, &opts);
+        if let Some(bar) = &bar {
+            bar.finish_and_clear();
+        }
+        match result {
+            Ok(r) => {
+                print_report(&r);
+                if !r.all_good() {
+                    code = 1;
+                }
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                return 2;
+            }
+        }
+    }
+    if code == 0 {
+        println!("all data is good");
+    }
+    code
+}
+
+fn print_report(report: &VerifyReport) {
     for f in &report.files {
         let p = f.rel_path.display();
         match f.status {
@@ -74,6 +112,9 @@ pub fn run(args: VerifyArgs) -> i32 {
             FileStatus::WrongSize { actual } => {
                 println!("wrong size: {p} ({actual} bytes, expected {})", f.length)
             }
+            FileStatus::NotAFile => println!("not a regular file: {p}"),
+            FileStatus::Unreadable => println!("unreadable: {p}"),
+            other => println!("bad: {p} ({other:?})"),
         }
     }
     let total = report.pieces_good + report.pieces_bad;
@@ -89,10 +130,4 @@ pub fn run(args: VerifyArgs) -> i32 {
             .count(),
         report.files.len()
     );
-    if report.all_good() {
-        println!("all data is good");
-        0
-    } else {
-        1
-    }
 }

@@ -6,6 +6,10 @@
 //! MiB of contiguous pieces) from an atomic counter, read each chunk with one positioned read per
 //! file it touches, and hash it: SHA-1 per piece (v1) and/or SHA-256 per 16 KiB block folded into
 //! a per-piece merkle root (v2).
+//!
+//! Verification (`fail_fast == false`) must cost exactly the pieces that overlap unreadable
+//! bytes: when a batched read of several pieces fails, each of its pieces is read again on its
+//! own, and only those whose own read fails are reported as unreadable (`None`).
 
 use std::io;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -66,6 +70,8 @@ pub(crate) struct SegOut {
     pub v1: Vec<Option<[u8; 20]>>,
     /// v2 piece-layer hashes (for a single-piece segment: the file's root).
     pub v2: Vec<Option<[u8; 32]>>,
+    /// Data-source files whose reads failed (unsorted, may repeat).
+    pub failed: Vec<usize>,
 }
 
 /// Why the engine stopped.
@@ -123,14 +129,19 @@ pub(crate) fn file_root(pieces: &[[u8; 32]], pl: u64) -> [u8; 32] {
 }
 
 /// Fill `buf` with layout bytes from `off`.
+///
+/// With `failed`, a failing file does not stop the read: its index is pushed to `failed`, the
+/// rest of the buffer is still read, and the first error is returned at the end.
 fn read_layout(
     layout: &[Entry],
     src: &dyn DataSource,
     mut off: u64,
     mut buf: &mut [u8],
+    mut failed: Option<&mut Vec<usize>>,
 ) -> Result<(), (usize, io::Error)> {
     // First entry that ends after `off`.
     let mut i = layout.partition_point(|e| e.start + e.len <= off);
+    let mut first_err = None;
     while !buf.is_empty() {
         let Some(e) = layout.get(i) else {
             return Err((
@@ -147,12 +158,22 @@ fn read_layout(
         let (head, tail) = buf.split_at_mut(n);
         match e.src {
             None => head.fill(0),
-            Some(s) => src.read_at(s, within, head).map_err(|err| (s, err))?,
+            Some(s) => {
+                if let Err(err) = src.read_at(s, within, head) {
+                    match failed.as_deref_mut() {
+                        None => return Err((s, err)),
+                        Some(f) => {
+                            f.push(s);
+                            first_err.get_or_insert((s, err));
+                        }
+                    }
+                }
+            }
         }
         buf = tail;
         off += n as u64;
     }
-    Ok(())
+    first_err.map_or(Ok(()), Err)
 }
 
 struct Job {
@@ -175,7 +196,7 @@ pub(crate) fn run(
     let mut total = 0u64;
     for (i, s) in segments.iter().enumerate() {
         let n = s.pieces(pl);
-        total += s.v1_len.max(s.data_len);
+        total = total.saturating_add(s.v1_len.max(s.data_len));
         let mut first = 0;
         while first < n {
             let count = per_job.min(n - first);
@@ -197,6 +218,7 @@ pub(crate) fn run(
             } else {
                 Vec::new()
             },
+            failed: Vec::new(),
         });
     }
     let next = AtomicUsize::new(0);
@@ -232,6 +254,7 @@ pub(crate) fn run(
         if spec.v2 {
             o.v2[a..a + out.v2.len()].copy_from_slice(&out.v2);
         }
+        o.failed.extend(out.failed);
     }
     Ok(outs)
 }
@@ -292,7 +315,8 @@ fn worker(
                         return out;
                     }
                     let n = READ_BYTES.min(end - pos) as usize;
-                    match read_layout(layout, source, seg.start + pos, &mut buf[..n]) {
+                    let failed = (!spec.fail_fast).then_some(&mut res.failed);
+                    match read_layout(layout, source, seg.start + pos, &mut buf[..n], failed) {
                         Ok(()) => {}
                         Err((src, err)) if spec.fail_fast => {
                             fail(EngineError::Io { src, err });
@@ -354,15 +378,33 @@ fn worker(
             let n = chunk_pieces.min(job.first + job.count - p);
             let rel = p * pl;
             let len = (n * pl).min(seg_len - rel) as usize;
-            let ok = match read_layout(layout, source, seg.start + rel, &mut buf[..len]) {
-                Ok(()) => true,
+            // `readable[k]`: piece `p + k` was read in full.
+            let mut readable = vec![true; n as usize];
+            match read_layout(layout, source, seg.start + rel, &mut buf[..len], None) {
+                Ok(()) => {}
                 Err((src, err)) if spec.fail_fast => {
                     fail(EngineError::Io { src, err });
                     return out;
                 }
-                Err(_) => false,
-            };
+                Err(_) => {
+                    // Read each piece of the batch on its own: a failure costs only the pieces
+                    // that overlap the unreadable bytes.
+                    for (k, r) in readable.iter_mut().enumerate() {
+                        let a = (k as u64 * pl).min(len as u64) as usize;
+                        let b = (a + pl as usize).min(len);
+                        *r = read_layout(
+                            layout,
+                            source,
+                            seg.start + rel + a as u64,
+                            &mut buf[a..b],
+                            Some(&mut res.failed),
+                        )
+                        .is_ok();
+                    }
+                }
+            }
             for k in 0..n {
+                let ok = readable[k as usize];
                 let prel = (p + k) * pl;
                 let a = ((k * pl) as usize).min(len);
                 let b = (a + pl as usize).min(len);

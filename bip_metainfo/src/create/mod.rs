@@ -49,6 +49,12 @@ pub const DEFAULT_CREATED_BY: &str = "bip/0.1.0";
 pub const MIN_PIECE_LENGTH: u64 = 16 * 1024;
 /// Largest automatically chosen piece length.
 pub const MAX_AUTO_PIECE_LENGTH: u64 = 16 * 1024 * 1024;
+/// Largest piece length accepted (256 MiB, as when parsing).
+pub use crate::info::MAX_PIECE_LENGTH;
+/// Most zero padding a hybrid torrent may need when it is also more than the content itself
+/// (4 GiB): hybrid v1 pieces hash the padding, so a huge piece length over many small files
+/// would hash mostly zeros.
+pub const MAX_HYBRID_PADDING: u64 = 4 << 30;
 
 /// Torrent format to create.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -80,9 +86,27 @@ pub enum CreateError {
     /// No data to hash (no files, or only empty ones).
     #[error("no data: the content is empty")]
     Empty,
-    /// The piece length is not a power of two of at least 16 KiB.
-    #[error("piece length {0} is not a power of two >= 16384")]
+    /// The piece length is not a power of two from 16 KiB ([`MIN_PIECE_LENGTH`]) to 256 MiB
+    /// ([`MAX_PIECE_LENGTH`]).
+    #[error("piece length {0} is not a power of two from 16384 (16 KiB) to 268435456 (256 MiB)")]
     InvalidPieceLength(u64),
+    /// The content is too large for a torrent: its size (padding included) exceeds
+    /// [`MAX_FILE_SIZE`](crate::MAX_FILE_SIZE) or overflows, or it needs more than
+    /// [`MAX_PIECES`](crate::MAX_PIECES) pieces.
+    #[error("content too large: {0}")]
+    TooLarge(String),
+    /// A hybrid torrent would need more than [`MAX_HYBRID_PADDING`] bytes of padding, more
+    /// than the content itself (choose a smaller piece length).
+    #[error(
+        "a hybrid torrent of this content needs {padding} bytes of padding for {content} bytes \
+         of data; choose a smaller piece length"
+    )]
+    ExcessivePadding {
+        /// Bytes of padding needed.
+        padding: u64,
+        /// Bytes of content.
+        content: u64,
+    },
     /// The source's file list is unusable (e.g. an empty path in a multi-file source, a file
     /// name that is `.`/`..`/empty or holds `/`, or a duplicate path).
     #[error("invalid file list: {0}")]
@@ -183,7 +207,9 @@ impl TorrentBuilder {
         }
     }
 
-    /// Piece length in bytes (a power of two, at least 16 KiB); `None` = automatic.
+    /// Piece length in bytes (a power of two from 16 KiB to [`MAX_PIECE_LENGTH`]);
+    /// `None` = automatic. Other values make building fail with
+    /// [`CreateError::InvalidPieceLength`].
     pub fn piece_length(mut self, pl: impl Into<Option<u64>>) -> Self {
         self.piece_length = pl.into();
         self
@@ -330,14 +356,20 @@ impl TorrentBuilder {
                 }
             }
         }
-        let total: u64 = files.iter().map(|f| f.length).sum();
+        let too_large =
+            || CreateError::TooLarge(format!("more than {} bytes in all", crate::MAX_FILE_SIZE));
+        let total = files
+            .iter()
+            .try_fold(0u64, |t, f| t.checked_add(f.length))
+            .filter(|&t| t <= crate::MAX_FILE_SIZE)
+            .ok_or_else(too_large)?;
         if total == 0 {
             return Err(CreateError::Empty);
         }
         let pl = self
             .piece_length
             .unwrap_or_else(|| auto_piece_length(total));
-        if !pl.is_power_of_two() || pl < MIN_PIECE_LENGTH {
+        if !pl.is_power_of_two() || !(MIN_PIECE_LENGTH..=MAX_PIECE_LENGTH).contains(&pl) {
             return Err(CreateError::InvalidPieceLength(pl));
         }
         // Order.
@@ -357,6 +389,34 @@ impl TorrentBuilder {
         }
         let v1 = self.version != Version::V2;
         let v2 = self.version != Version::V1;
+        // Bound the work and the allocations before hashing: padding (hybrid), total size and
+        // piece counts. With `total <= MAX_FILE_SIZE` and `pad < pl` per file nothing below
+        // overflows.
+        let padded = |len: u64| {
+            if self.version == Version::Hybrid && !single && len % pl != 0 {
+                pl - len % pl
+            } else {
+                0
+            }
+        };
+        let padding: u64 = files.iter().map(|f| padded(f.length)).sum();
+        if padding > MAX_HYBRID_PADDING && padding > total {
+            return Err(CreateError::ExcessivePadding {
+                padding,
+                content: total,
+            });
+        }
+        if total + padding > crate::MAX_FILE_SIZE {
+            return Err(too_large());
+        }
+        let v1_pieces = (total + padding).div_ceil(pl);
+        let v2_pieces: u64 = files.iter().map(|f| f.length.div_ceil(pl)).sum();
+        if (v1 && v1_pieces > crate::MAX_PIECES) || (v2 && v2_pieces > crate::MAX_PIECES) {
+            return Err(CreateError::TooLarge(format!(
+                "more than {} pieces of {pl} bytes",
+                crate::MAX_PIECES
+            )));
+        }
         // Layout and segments.
         let mut layout = Vec::new();
         let mut segments = Vec::new();
@@ -373,9 +433,8 @@ impl TorrentBuilder {
             v1_files.push((Some(i), len));
             let start = off;
             off += len;
-            let mut pad = 0;
-            if self.version == Version::Hybrid && !single && len % pl != 0 {
-                pad = pl - len % pl;
+            let pad = padded(len);
+            if pad > 0 {
                 layout.push(Entry {
                     start: off,
                     len: pad,
