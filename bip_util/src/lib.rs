@@ -46,11 +46,13 @@
 //! * [`peer_id`]: [`generate_peer_id`], [`identify_client`] (BEP 20);
 //! * [`compact`]: compact peers and nodes (BEP 5, 23, 32);
 //! * [`sha`]: [`sha1()`], [`sha256()`] and the incremental [`Sha1`] / [`Sha256`] hashers;
+//! * [`core`]: [`Transmit`], [`CoreRng`] and [`WindowedMac`], shared by the protocol cores;
 //! * [`error`]: [`LengthError`], [`ParseIdError`], [`CompactError`].
 //!
 //! Everything is also re-exported at the crate root.
 
 pub mod compact;
+pub mod core;
 pub mod distance;
 pub mod error;
 pub mod id;
@@ -64,6 +66,7 @@ pub use crate::compact::{
     CompactNode, CompactNodesV4, CompactNodesV6, CompactPeersV4, CompactPeersV6,
     COMPACT_NODE_V4_LEN, COMPACT_NODE_V6_LEN, COMPACT_PEER_V4_LEN, COMPACT_PEER_V6_LEN,
 };
+pub use crate::core::{core_rng, CoreRng, Transmit, WindowedMac};
 pub use crate::distance::{Distance, ID_BITS};
 pub use crate::error::{CompactError, LengthError, ParseIdError};
 pub use crate::id::{InfoHash, InfoHashV2, NodeId, PeerId, BASE32_LEN};
