@@ -72,6 +72,13 @@ struct Entry {
     blocked_until: Option<Instant>,
 }
 
+/// `e`'s micro-tokens at `now`, refilled at `rate` tokens a second up to `capacity`.
+fn refill(e: &Entry, now: Instant, rate: u32, capacity: u64) -> u64 {
+    let us = now.saturating_duration_since(e.last).as_micros();
+    let add = u64::try_from(us.saturating_mul(u128::from(rate))).unwrap_or(u64::MAX);
+    e.tokens.saturating_add(add).min(capacity)
+}
+
 /// The per-address token buckets and block list.
 ///
 /// When `max_tracked` addresses are tracked and a new one arrives, one pass over the table
@@ -112,10 +119,7 @@ impl RateLimiter {
 
     /// The entry's tokens at `now` (refilled at `queries_per_sec`).
     fn refilled(&self, e: &Entry, now: Instant) -> u64 {
-        let us = now.saturating_duration_since(e.last).as_micros();
-        let add = u64::try_from(us.saturating_mul(u128::from(self.config.queries_per_sec)))
-            .unwrap_or(u64::MAX);
-        e.tokens.saturating_add(add).min(self.capacity())
+        refill(e, now, self.config.queries_per_sec, self.capacity())
     }
 
     fn is_blocked(e: &Entry, now: Instant) -> bool {
@@ -184,14 +188,12 @@ impl RateLimiter {
     }
 
     /// Forgets the entries that carry no information at `now`: unblocked and refilled.
-    /// O(tracked): call it periodically.
+    /// O(tracked), at most `max_tracked`: call it periodically.
     pub fn expire(&mut self, now: Instant) {
         let capacity = self.capacity();
-        let entries = std::mem::take(&mut self.entries);
-        self.entries = entries
-            .into_iter()
-            .filter(|(_, e)| Self::is_blocked(e, now) || self.refilled(e, now) < capacity)
-            .collect();
+        let rate = self.config.queries_per_sec;
+        self.entries
+            .retain(|_, e| Self::is_blocked(e, now) || refill(e, now, rate, capacity) < capacity);
     }
 
     /// Frees at least an eighth of `max_tracked` (at least one entry), in one pass.
@@ -230,6 +232,11 @@ impl RateLimiter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    fn ip(n: u32) -> IpAddr {
+        IpAddr::from((0x0800_0000u32 + n).to_be_bytes())
+    }
 
     #[test]
     fn capacity_is_rate_times_window() {
@@ -238,18 +245,174 @@ mod tests {
     }
 
     #[test]
+    fn burst_within_budget_passes() {
+        let t = Instant::now();
+        let mut l = RateLimiter::new(RateLimitConfig::default());
+        for _ in 0..50 {
+            assert_eq!(l.check(t, ip(1)), Verdict::Allow);
+        }
+        // Sustained at the rate: never blocked.
+        for i in 1..=1000u64 {
+            let now = t + Duration::from_millis(200 * i);
+            assert_eq!(l.check(now, ip(1)), Verdict::Allow, "query {i}");
+        }
+        assert_eq!(l.blocked(t + Duration::from_secs(200)), 0);
+    }
+
+    #[test]
+    fn sustained_flood_is_blocked_and_stays_blocked() {
+        let t0 = Instant::now();
+        let cfg = RateLimitConfig::default();
+        let mut l = RateLimiter::new(cfg);
+        let mut blocked_at = None;
+        for i in 0..500u64 {
+            // 50 queries a second.
+            let now = t0 + Duration::from_millis(20 * i);
+            match l.check(now, ip(1)) {
+                Verdict::Allow => assert!(blocked_at.is_none()),
+                Verdict::Block => {
+                    assert!(blocked_at.is_none());
+                    blocked_at = Some(now);
+                }
+                Verdict::Blocked => assert!(blocked_at.is_some()),
+            }
+        }
+        let at = blocked_at.expect("blocked");
+        assert!(
+            at - t0 <= Duration::from_secs(10),
+            "blocked after {:?}",
+            at - t0
+        );
+        // Keeps flooding: stays blocked until block_for has passed (no extension needed).
+        let mut now = t0 + Duration::from_secs(10);
+        while now < at + cfg.block_for {
+            assert_eq!(l.check(now, ip(1)), Verdict::Blocked);
+            assert_eq!(l.blocked(now), 1);
+            now += Duration::from_millis(20);
+        }
+        assert_eq!(l.check(at + cfg.block_for, ip(1)), Verdict::Allow);
+        // Other addresses were never affected.
+        assert_eq!(l.check(at, ip(2)), Verdict::Allow);
+    }
+
+    #[test]
     fn block_ends() {
         let t = Instant::now();
         let mut l = RateLimiter::new(RateLimitConfig::default());
-        let ip: IpAddr = "8.8.8.8".parse().unwrap();
         for _ in 0..50 {
-            assert_eq!(l.check(t, ip), Verdict::Allow);
+            assert_eq!(l.check(t, ip(1)), Verdict::Allow);
         }
-        assert_eq!(l.check(t, ip), Verdict::Block);
-        assert_eq!(l.check(t, ip), Verdict::Blocked);
+        assert_eq!(l.check(t, ip(1)), Verdict::Block);
+        assert_eq!(l.check(t, ip(1)), Verdict::Blocked);
         assert_eq!(l.blocked(t), 1);
         let after = t + Duration::from_secs(300);
         assert_eq!(l.blocked(after), 0);
-        assert_eq!(l.check(after, ip), Verdict::Allow);
+        assert_eq!(l.check(after, ip(1)), Verdict::Allow);
+    }
+
+    #[test]
+    fn local_addresses_are_exempt_by_default() {
+        let t = Instant::now();
+        let mut l = RateLimiter::new(RateLimitConfig::default());
+        for local in [
+            "127.0.0.1",
+            "::1",
+            "192.168.0.2",
+            "10.9.8.7",
+            "::ffff:127.0.0.1",
+        ] {
+            let a: IpAddr = local.parse().unwrap();
+            for _ in 0..10_000 {
+                assert_eq!(l.check(t, a), Verdict::Allow);
+            }
+        }
+        assert_eq!(l.tracked(), 0);
+        let cfg = RateLimitConfig {
+            exempt_local: false,
+            ..Default::default()
+        };
+        let mut l = RateLimiter::new(cfg);
+        let lo: IpAddr = "127.0.0.1".parse().unwrap();
+        let verdicts: Vec<Verdict> = (0..60).map(|_| l.check(t, lo)).collect();
+        assert!(verdicts.contains(&Verdict::Block));
+    }
+
+    #[test]
+    fn mapped_ipv4_shares_the_bucket_of_ipv4() {
+        let t = Instant::now();
+        let mut l = RateLimiter::new(RateLimitConfig::default());
+        let v4: IpAddr = "8.8.8.8".parse().unwrap();
+        let mapped: IpAddr = "::ffff:8.8.8.8".parse().unwrap();
+        for i in 0..50 {
+            let a = if i % 2 == 0 { v4 } else { mapped };
+            assert_eq!(l.check(t, a), Verdict::Allow);
+        }
+        assert_eq!(l.check(t, mapped), Verdict::Block);
+    }
+
+    #[test]
+    fn zero_rate_disables_limiting() {
+        let t = Instant::now();
+        let cfg = RateLimitConfig {
+            queries_per_sec: 0,
+            ..Default::default()
+        };
+        let mut l = RateLimiter::new(cfg);
+        for _ in 0..1000 {
+            assert_eq!(l.check(t, ip(1)), Verdict::Allow);
+        }
+    }
+
+    #[test]
+    fn memory_bound_under_a_million_addresses() {
+        let t0 = Instant::now();
+        let cfg = RateLimitConfig::default();
+        let mut l = RateLimiter::new(cfg);
+        // A blocked address that must survive the flood.
+        for _ in 0..51 {
+            l.check(t0, ip(0));
+        }
+        assert_eq!(l.blocked(t0), 1);
+        for n in 1..=1_000_000u32 {
+            let now = t0 + Duration::from_micros(u64::from(n) * 100);
+            assert_eq!(l.check(now, ip(n)), Verdict::Allow);
+            assert!(l.tracked() <= cfg.max_tracked);
+        }
+        let now = t0 + Duration::from_secs(100);
+        assert_eq!(
+            l.check(now, ip(0)),
+            Verdict::Blocked,
+            "blocked entries are kept"
+        );
+        l.expire(now + cfg.window);
+        assert_eq!(l.tracked(), 1);
+    }
+
+    proptest! {
+        #[test]
+        fn tracked_stays_bounded(
+            max in 0usize..20,
+            ops in prop::collection::vec((0u32..40, 0u64..3000, 0u8..4), 0..400),
+        ) {
+            let cfg = RateLimitConfig {
+                max_tracked: max,
+                queries_per_sec: 2,
+                window: Duration::from_secs(2),
+                ..Default::default()
+            };
+            let mut l = RateLimiter::new(cfg);
+            let mut now = Instant::now();
+            for (n, dt, burst) in ops {
+                now += Duration::from_millis(dt);
+                for _ in 0..burst {
+                    let v = l.check(now, ip(n));
+                    if v == Verdict::Block {
+                        prop_assert_eq!(l.check(now, ip(n)), Verdict::Blocked);
+                    }
+                }
+                prop_assert!(l.tracked() <= max);
+                prop_assert!(l.blocked(now) <= l.tracked());
+            }
+        }
     }
 }

@@ -5,7 +5,7 @@
 //! from the caller's RNG.
 //!
 //! Costs: an announce is O(log hashes) plus, when its swarm is full, O(`max_peers_per_hash`);
-//! nothing scans all swarms except [`PeerStore::expire`], which the caller runs periodically.
+//! [`PeerStore::expire`] sweeps a bounded batch of swarms per call.
 //!
 //! ```
 //! use bip_dht::store::{PeerStore, StoreConfig};
@@ -29,6 +29,9 @@ use std::time::{Duration, Instant};
 
 use bip_util::InfoHash;
 use rand::Rng;
+
+/// Swarms swept for expired peers per [`PeerStore::expire`] call.
+pub const EXPIRE_BATCH: usize = 256;
 
 /// Settings of a [`PeerStore`].
 #[derive(Debug, Clone, Copy)]
@@ -88,6 +91,8 @@ pub struct PeerStore {
     swarms: HashMap<InfoHash, Swarm>,
     /// `(swarm.newest, hash)` for every swarm.
     by_newest: BTreeSet<(Instant, InfoHash)>,
+    /// Swarms still to sweep in the current [`expire`](PeerStore::expire) pass.
+    sweep: Vec<InfoHash>,
     peers: usize,
 }
 
@@ -98,6 +103,7 @@ impl PeerStore {
             config,
             swarms: HashMap::new(),
             by_newest: BTreeSet::new(),
+            sweep: Vec::new(),
             peers: 0,
         }
     }
@@ -224,31 +230,35 @@ impl PeerStore {
         }
     }
 
-    /// Drops expired peers and empty swarms. Costs O(stored peers): call it periodically
-    /// (e.g. every few minutes), not per message.
+    /// Drops expired peers and empty swarms, amortised: every call drops all wholly expired
+    /// swarms (O(log hashes) each, from the ordered index) and sweeps at most
+    /// [`EXPIRE_BATCH`] further swarms for expired peers, so a pass over `S` swarms takes
+    /// `S / EXPIRE_BATCH` calls. Call it periodically (the node does on every tick). Expired
+    /// peers not yet swept are never returned by [`get`](Self::get) or counted by
+    /// [`counts`](Self::counts).
     pub fn expire(&mut self, now: Instant) {
         self.drop_expired_swarms(now);
+        if self.sweep.is_empty() {
+            self.sweep.extend(self.swarms.keys().copied());
+        }
         let ttl = self.config.peer_ttl;
-        let mut removed = 0;
-        for swarm in self.swarms.values_mut() {
+        for _ in 0..EXPIRE_BATCH {
+            let Some(hash) = self.sweep.pop() else {
+                break;
+            };
+            let Some(swarm) = self.swarms.get_mut(&hash) else {
+                continue;
+            };
             let before = swarm.peers.len();
             swarm
                 .peers
                 .retain(|p| now.saturating_duration_since(p.last_seen) < ttl);
-            removed += before - swarm.peers.len();
-        }
-        self.peers -= removed;
-        // Swarms only become empty when wholly expired, which drop_expired_swarms handled,
-        // but keep the invariant even for out-of-order times.
-        let empty: Vec<(Instant, InfoHash)> = self
-            .swarms
-            .iter()
-            .filter(|(_, s)| s.peers.is_empty())
-            .map(|(h, s)| (s.newest, *h))
-            .collect();
-        for (newest, h) in empty {
-            self.swarms.remove(&h);
-            self.by_newest.remove(&(newest, h));
+            self.peers -= before - swarm.peers.len();
+            if swarm.peers.is_empty() {
+                let newest = swarm.newest;
+                self.swarms.remove(&hash);
+                self.by_newest.remove(&(newest, hash));
+            }
         }
     }
 

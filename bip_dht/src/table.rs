@@ -132,26 +132,10 @@ impl NodeEntry {
 }
 
 /// Whether `ip` is loopback or on a local network (RFC 1918, link-local, unique-local), where
-/// many nodes legitimately share one address and BEP 42 does not apply.
-// TODO: use `crate::security::is_exempt` once that module has landed.
+/// many nodes legitimately share one address and BEP 42 does not apply: BEP 42's exemption,
+/// [`crate::security::is_exempt`].
 pub(crate) fn is_local(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => {
-            let o = v4.octets();
-            v4.is_loopback()
-                || o[0] == 10
-                || (o[0] == 172 && (o[1] & 0xf0) == 16)
-                || (o[0] == 192 && o[1] == 168)
-                || (o[0] == 169 && o[1] == 254)
-        }
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_local(IpAddr::V4(v4));
-            }
-            let s0 = v6.segments()[0];
-            v6.is_loopback() || (s0 & 0xfe00) == 0xfc00 || (s0 & 0xffc0) == 0xfe80
-        }
-    }
+    crate::security::is_exempt(ip)
 }
 
 /// Where an indexed address lives.
@@ -276,8 +260,8 @@ impl RoutingTable {
     /// says whether `id` is valid for `addr` (BEP 42). Inserts or updates the node; returns
     /// whether it is now in the main table.
     ///
-    /// * Our own id is never inserted. With `enforce_verified`, unverified non-local nodes
-    ///   are ignored.
+    /// * Our own id is never inserted. With `enforce_verified`, messages from unverified
+    ///   non-local nodes are ignored (nothing is inserted or updated).
     /// * A known address with the same id is updated (a reply resets `fails` to 0).
     /// * A known address with a new id: the old entry is replaced, except that a mere query
     ///   (a UDP source address can be forged) does not displace a good entry.
@@ -303,7 +287,8 @@ impl RoutingTable {
         };
         let ip = addr.ip();
         if self.config.enforce_verified && !verified && !is_local(ip) {
-            return false;
+            // Ignored; report truthfully whether the node is in the table anyway.
+            return self.get(&addr).is_some_and(|e| e.id == id);
         }
         let good_for = self.config.good_for;
 
