@@ -19,7 +19,16 @@ pub mod node;
 pub mod ratelimit;
 pub mod security;
 pub mod sim;
+pub mod state;
 pub mod store;
 pub mod table;
+
+#[cfg(feature = "tokio")]
+mod driver;
+#[cfg(feature = "tokio")]
+pub use driver::{
+    save_state, Dht, DhtBuilder, Peers, Status, COMMAND_BUFFER, DEFAULT_ROUTERS,
+    DEFAULT_SAVE_INTERVAL, PEER_STREAM_BUFFER,
+};
 
 pub use node::{CommandError, Config, Event, LookupId, LookupSummary, Node, Stats, MAX_DATAGRAM};
