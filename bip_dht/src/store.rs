@@ -20,7 +20,7 @@
 //! let mut rng = rand::rngs::StdRng::seed_from_u64(1);
 //! let mut peers = Vec::new();
 //! store.get(now, &hash, false, false, 50, &mut rng, &mut peers);
-//! assert_eq!(peers, ["1.2.3.4:6881".parse().unwrap()]);
+//! assert_eq!(peers, ["1.2.3.4:6881".parse::<std::net::SocketAddr>().unwrap()]);
 //! ```
 
 use std::collections::{BTreeSet, HashMap};
@@ -118,8 +118,12 @@ impl PeerStore {
     }
 
     /// Stores (or refreshes) `addr` as a peer of `hash`, a seed if `seed`. Returns `false` if
-    /// refused (see the policies on [`PeerStore`]).
+    /// refused (see the policies on [`PeerStore`]). An IPv4-mapped IPv6 address is stored as
+    /// its IPv4 address.
     pub fn announce(&mut self, now: Instant, hash: InfoHash, addr: SocketAddr, seed: bool) -> bool {
+        // An IPv4-mapped IPv6 address (from a dual-stack socket) is stored as the IPv4 peer
+        // it is, so families and fairness see one address.
+        let addr = SocketAddr::new(addr.ip().to_canonical(), addr.port());
         let max_peers = self.config.max_peers_per_hash;
         if max_peers == 0 {
             return false;
@@ -351,6 +355,20 @@ mod tests {
         assert!(out.is_empty());
         s.get(t, &h, true, true, 10, &mut rng, &mut out);
         assert_eq!(out, [a("[::2]:1")]);
+    }
+
+    #[test]
+    fn mapped_addresses_are_stored_as_ipv4() {
+        let t = Instant::now();
+        let mut s = PeerStore::new(StoreConfig::default());
+        let h = InfoHash::new([1; 20]);
+        assert!(s.announce(t, h, a("[::ffff:1.2.3.4]:5"), false));
+        assert!(s.announce(t, h, a("1.2.3.4:5"), true));
+        assert_eq!(s.counts(t, &h), (1, 0));
+        let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+        let mut out = Vec::new();
+        s.get(t, &h, false, false, 10, &mut rng, &mut out);
+        assert_eq!(out, [a("1.2.3.4:5")]);
     }
 
     #[test]
