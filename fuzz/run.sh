@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Run every bip_bencode fuzz target for SECONDS (default 60) each, concurrently,
-# after seeding each target's corpus from testdata/bencode/cases.json.
+# Run every fuzz target for SECONDS (default 60) each, concurrently, after
+# seeding each target's corpus: the bencode targets from
+# testdata/bencode/cases.json, krpc_decode from the KRPC conformance messages
+# (bip_dht/testdata/krpc_messages.json).
 # Prints the number of executions per target (libFuzzer's final
 # `stat::number_of_executed_units`). Exit status is non-zero if any target
 # found a crash (its input is left in fuzz/artifacts/<target>/).
@@ -12,13 +14,25 @@ set -u
 SECONDS_PER_TARGET="${1:-60}"
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(dirname "$HERE")"
-TARGETS=(decode_strict decode_lenient)
+TARGETS=(decode_strict decode_lenient krpc_decode)
 export RUSTC_BOOTSTRAP=1
 cd "$HERE"
 
-# Seed corpora: one file per case of cases.json, named after the case.
+# Seed corpora: one file per case, named after the case.
 for t in "${TARGETS[@]}"; do
     mkdir -p "corpus/$t" "artifacts/$t"
+    if [ "$t" = krpc_decode ]; then
+        python3 - "$ROOT/bip_dht/testdata/krpc_messages.json" "corpus/$t" <<'PY'
+import json, os, sys
+msgs = json.load(open(sys.argv[1]))["messages"]
+for i, m in enumerate(msgs):
+    name = "".join(c if c.isalnum() or c in "-_" else "_" for c in m.get("name", "msg"))
+    with open(os.path.join(sys.argv[2], f"seed-{i:03}-{name}"), "wb") as f:
+        f.write(bytes.fromhex(m["bencoded_hex"]))
+print(f"seeded {len(msgs)} inputs into {sys.argv[2]} from bip_dht/testdata/krpc_messages.json")
+PY
+        continue
+    fi
     python3 - "$ROOT/testdata/bencode/cases.json" "corpus/$t" <<'PY'
 import json, os, sys
 cases = json.load(open(sys.argv[1]))
