@@ -6,49 +6,47 @@
 //! randomness comes from the seed given to [`Node::new`], so a run is reproducible.
 //!
 //! ```
-//! use std::time::{Duration, Instant};
+//! use std::net::SocketAddr;
+//! use std::time::Instant;
 //! use bip_dht::{Config, Event, Node};
 //! use bip_util::InfoHash;
+//!
+//! /// Carry datagrams between two cores until both are quiet.
+//! fn shuttle(now: Instant, a: &mut Node, a_addr: SocketAddr, b: &mut Node, b_addr: SocketAddr) {
+//!     let mut buf = Vec::new();
+//!     for _ in 0..8 {
+//!         while let Some(t) = a.poll_transmit(&mut buf) {
+//!             b.handle_datagram(now, a_addr, &buf[..t.len]);
+//!         }
+//!         while let Some(t) = b.poll_transmit(&mut buf) {
+//!             a.handle_datagram(now, b_addr, &buf[..t.len]);
+//!         }
+//!     }
+//! }
 //!
 //! let now = Instant::now();
 //! let mut a = Node::new(Config::default(), [1; 32]);
 //! let mut b = Node::new(Config::default(), [2; 32]);
 //! let (addr_a, addr_b) = ("10.0.0.1:6881".parse()?, "10.0.0.2:6881".parse()?);
-//! a.add_node(now, addr_b);
-//!
-//! // Shuttle datagrams between the two cores until both are idle.
-//! let mut buf = Vec::new();
-//! for _ in 0..4 {
-//!     while let Some(t) = a.poll_transmit(&mut buf) {
-//!         b.handle_datagram(now, addr_a, &buf[..t.len]);
-//!     }
-//!     while let Some(t) = b.poll_transmit(&mut buf) {
-//!         a.handle_datagram(now, addr_b, &buf[..t.len]);
-//!     }
-//! }
+//! a.add_node(now, addr_b); // a pings b: each learns of the other
+//! shuttle(now, &mut a, addr_a, &mut b, addr_b);
 //! assert_eq!(a.stats().nodes_v4, 1);
 //! assert_eq!(b.stats().nodes_v4, 1);
 //!
-//! // b announces a hash; a finds b's port through a lookup.
+//! // b announces a hash (its announce is stored at a); a's lookup then reports b's port.
 //! let hash = InfoHash::from_sha1(b"room");
 //! b.announce(now, hash, Some(7000), false)?;
+//! shuttle(now, &mut a, addr_a, &mut b, addr_b);
 //! let lookup = a.get_peers(now, hash)?;
+//! shuttle(now, &mut a, addr_a, &mut b, addr_b);
 //! let mut found = Vec::new();
-//! for _ in 0..8 {
-//!     while let Some(t) = a.poll_transmit(&mut buf) {
-//!         b.handle_datagram(now, addr_a, &buf[..t.len]);
-//!     }
-//!     while let Some(t) = b.poll_transmit(&mut buf) {
-//!         a.handle_datagram(now, addr_b, &buf[..t.len]);
-//!     }
-//!     while let Some(ev) = a.poll_event() {
-//!         if let Event::Peer { lookup: l, addr, .. } = ev {
-//!             assert_eq!(l, lookup);
-//!             found.push(addr);
-//!         }
+//! while let Some(ev) = a.poll_event() {
+//!     if let Event::Peer { lookup: l, addr, .. } = ev {
+//!         assert_eq!(l, lookup);
+//!         found.push(addr);
 //!     }
 //! }
-//! assert!(found.contains(&"10.0.0.2:7000".parse()?));
+//! assert_eq!(found, ["10.0.0.2:7000".parse()?]);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
@@ -1323,6 +1321,34 @@ impl Node {
             lk.trav[f as usize] = Some(tr);
         }
         self.closest_buf = closest;
+        // Peers other nodes announced to us count too (in a small network we may be the
+        // closest node ourselves).
+        if kind != LookupKind::FindNode && !internal {
+            let hash = InfoHash::from(target);
+            let mut peers = std::mem::take(&mut self.peers_buf);
+            peers.clear();
+            for v6 in [false, true] {
+                self.store.get(
+                    now,
+                    &hash,
+                    v6,
+                    false,
+                    MAX_PEERS_REPLY,
+                    &mut self.rng,
+                    &mut peers,
+                );
+            }
+            for &addr in &peers {
+                if lk.peers.insert(addr) {
+                    self.events.push_back(Event::Peer {
+                        lookup: id,
+                        info_hash: hash,
+                        addr,
+                    });
+                }
+            }
+            self.peers_buf = peers;
+        }
         self.lookups.insert(id, lk);
         self.step(now, id);
         Ok(id)

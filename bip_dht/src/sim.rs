@@ -14,9 +14,11 @@
 //! let mut sim = Sim::new(cfg);
 //! sim.run_for(Duration::from_secs(30)); // bootstrap
 //! let hash = InfoHash::from_sha1(b"room");
-//! sim.node_mut(3).announce(sim.now(), hash, Some(7000), false)?;
+//! let now = sim.now();
+//! sim.node_mut(3).announce(now, hash, Some(7000), false)?;
 //! sim.run_for(Duration::from_secs(5));
-//! let lookup = sim.node_mut(40).get_peers(sim.now(), hash)?;
+//! let now = sim.now();
+//! let lookup = sim.node_mut(40).get_peers(now, hash)?;
 //! sim.run_for(Duration::from_secs(5));
 //! let found = sim.drain_events().into_iter().any(|e| {
 //!     e.node == 40

@@ -13,3 +13,8 @@ pub fn our_peer_id() -> bip_util::PeerId {
     use rand::SeedableRng;
     bip_util::generate_peer_id(&mut rand::rngs::StdRng::from_entropy())
 }
+
+/// The README's snippets, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
