@@ -472,6 +472,8 @@ pub struct Node {
     limiter: RateLimiter,
     voters: [IpVoter; 2],
     txs: HashMap<u16, Tx>,
+    /// Lookup and announce queries kept for one retransmission at their slow timeout.
+    resend: HashMap<u16, Vec<u8>>,
     timers: BinaryHeap<Reverse<TimerEntry>>,
     timer_seq: u64,
     tick_at: Option<Instant>,
@@ -534,6 +536,7 @@ impl Node {
             tables,
             tokens: None,
             txs: HashMap::new(),
+            resend: HashMap::new(),
             timers: BinaryHeap::new(),
             timer_seq: 0,
             tick_at: None,
@@ -868,6 +871,11 @@ impl Node {
         };
         let mut buf = self.buffer();
         msg.encode(&mut buf);
+        if kind != TxKind::Ping {
+            let mut copy = self.buffer();
+            copy.extend_from_slice(&buf);
+            self.resend.insert(tid, copy);
+        }
         self.out.push_back((to, buf));
         self.stats.queries_out += 1;
         self.timer_seq += 1;
@@ -1106,6 +1114,9 @@ impl Node {
             return;
         }
         self.txs.remove(&tid);
+        if let Some(b) = self.resend.remove(&tid) {
+            self.recycle(b);
+        }
         self.stats.replies_in += 1;
         if !tx.slow {
             self.sample_rtt(now.saturating_duration_since(tx.sent));
@@ -1217,6 +1228,18 @@ impl Node {
         }
         tx.slow = true;
         let tx = *tx;
+        // One retransmission with the same transaction id: under loss this is what keeps a
+        // close node (the one holding the peers) from being skipped. The lookup moves on at
+        // the same time, so a slow node costs no latency.
+        if let Some(bytes) = self.resend.remove(&tid) {
+            self.out.push_back((tx.to, bytes));
+            self.stats.queries_out += 1;
+            if let TxKind::Lookup(l) | TxKind::Announce(l) = tx.kind {
+                if let Some(lk) = self.lookups.get_mut(&l) {
+                    lk.queries += 1;
+                }
+            }
+        }
         if let TxKind::Lookup(l) = tx.kind {
             if let Some(lk) = self.lookups.get_mut(&l) {
                 if let Some(c) = lk.trav[family_of(&tx.to) as usize]
@@ -1240,6 +1263,9 @@ impl Node {
         let Some(tx) = self.txs.remove(&tid) else {
             return;
         };
+        if let Some(b) = self.resend.remove(&tid) {
+            self.recycle(b);
+        }
         self.stats.timeouts += 1;
         let fam = family_of(&tx.to);
         if let Some(id) = tx.id {
