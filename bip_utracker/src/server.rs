@@ -8,11 +8,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use bip_util::WindowedMac;
 use bip_util::{InfoHash, PeerId};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use siphasher::sip::SipHasher13;
-use std::hash::Hasher;
 
 use crate::codec::{
     encode_announce_header, Action, AddressFamily, AnnounceRequest, ConnectRequest,
@@ -20,111 +19,62 @@ use crate::codec::{
     MAX_SCRAPE_HASHES, PROTOCOL_ID,
 };
 
-/// Stateless connection ids: `SipHash-1-3(key_w, client address)`, where `key_w` is derived
-/// from a 128-bit master secret and the time window `w` (so the secret rotates every window
-/// and no per-client state is kept). An id is accepted in its own window and the two that
-/// follow, so it stays valid for at least two windows (BEP 15: the tracker accepts an id for
-/// two minutes; default window one minute) and at most three. A forged id passes one check
-/// with probability 2⁻⁶⁴ (three keys are tried, so about 2⁻⁶² per packet).
-/// Clones share the secret, so several cores (one per socket) accept each other's ids.
-#[derive(Clone)]
+/// Stateless connection ids: a keyed MAC of the client address (IP and port) under a secret
+/// that rotates every window ([`bip_util::WindowedMac`], the same mechanism as DHT tokens), so
+/// no per-client state is kept. An id is accepted in its own window and the two that follow, so
+/// it stays valid for at least two windows (BEP 15: the tracker accepts an id for two minutes;
+/// default window one minute) and at most three. A forged id passes one check with probability
+/// 2⁻⁶⁴ (three keys are tried, so about 2⁻⁶² per packet). Clones share the secret, so several
+/// cores (one per socket) accept each other's ids.
+#[derive(Clone, Debug)]
 pub struct ConnectionIds {
-    master: (u64, u64),
-    epoch: Instant,
-    window: Duration,
-    cache: [(u64, (u64, u64)); 3],
-}
-
-impl std::fmt::Debug for ConnectionIds {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ConnectionIds")
-            .field("window", &self.window)
-            .finish_non_exhaustive()
-    }
+    mac: WindowedMac,
 }
 
 /// Windows before the current one in which an id is still accepted.
 const ACCEPTED_PAST_WINDOWS: u64 = 2;
 
+fn addr_bytes(addr: &SocketAddr, buf: &mut [u8; 18]) -> usize {
+    let mut ip = [0u8; 16];
+    let n = bip_util::core::ip_key_bytes(addr.ip(), &mut ip).len();
+    buf[..n].copy_from_slice(&ip[..n]);
+    buf[n..n + 2].copy_from_slice(&addr.port().to_be_bytes());
+    n + 2
+}
+
 impl ConnectionIds {
     /// A new secret from `seed`; `epoch` is the time origin of the windows.
     pub fn new(seed: u64, epoch: Instant, window: Duration) -> Self {
-        let mut rng = StdRng::seed_from_u64(seed);
-        let master = (rng.gen(), rng.gen());
-        let window = window.max(Duration::from_millis(1));
-        let mut ids = ConnectionIds {
-            master,
-            epoch,
-            window,
-            cache: [(u64::MAX, (0, 0)); 3],
-        };
-        for w in 0..3 {
-            ids.cache[w as usize] = (w, ids.derive(w));
+        let mut s = [0u8; 32];
+        s[..8].copy_from_slice(&seed.to_le_bytes());
+        let mut rng = bip_util::core_rng(s);
+        ConnectionIds {
+            mac: WindowedMac::new(&mut rng, epoch, window, ACCEPTED_PAST_WINDOWS),
         }
-        ids
-    }
-
-    fn derive(&self, w: u64) -> (u64, u64) {
-        let mut h = SipHasher13::new_with_keys(self.master.0, self.master.1);
-        h.write_u64(w);
-        let a = h.finish();
-        h.write_u8(1);
-        (a, h.finish())
-    }
-
-    fn window_of(&self, now: Instant) -> u64 {
-        (now.saturating_duration_since(self.epoch).as_nanos() / self.window.as_nanos()) as u64
-    }
-
-    fn key(&mut self, w: u64) -> (u64, u64) {
-        if let Some(&(_, k)) = self.cache.iter().find(|(cw, _)| *cw == w) {
-            return k;
-        }
-        let k = self.derive(w);
-        // Replace the oldest cached window, if this one is newer.
-        let oldest = (0..3).min_by_key(|&i| self.cache[i].0).expect("3 entries");
-        if w > self.cache[oldest].0 {
-            self.cache[oldest] = (w, k);
-        }
-        k
-    }
-
-    fn mac(key: (u64, u64), addr: &SocketAddr) -> u64 {
-        let mut h = SipHasher13::new_with_keys(key.0, key.1);
-        match addr.ip().to_canonical() {
-            IpAddr::V4(ip) => h.write(&ip.octets()),
-            IpAddr::V6(ip) => h.write(&ip.octets()),
-        }
-        h.write_u16(addr.port());
-        h.finish()
     }
 
     /// The connection id for `addr` at `now`.
     pub fn issue(&mut self, now: Instant, addr: &SocketAddr) -> u64 {
-        let w = self.window_of(now);
-        let k = self.key(w);
-        Self::mac(k, addr)
+        let mut b = [0u8; 18];
+        let n = addr_bytes(addr, &mut b);
+        self.mac.issue(now, &b[..n])
     }
 
     /// Whether `id` was issued to `addr` in this window or one of the two before.
     pub fn check(&mut self, now: Instant, addr: &SocketAddr, id: u64) -> bool {
-        let w = self.window_of(now);
-        (0..=ACCEPTED_PAST_WINDOWS.min(w)).any(|back| {
-            let k = self.key(w - back);
-            Self::mac(k, addr) == id
-        })
+        let mut b = [0u8; 18];
+        let n = addr_bytes(addr, &mut b);
+        self.mac.check(now, &b[..n], id)
     }
 
     /// Pre-computes the current window's key (call from `handle_timeout`).
     pub fn rotate(&mut self, now: Instant) {
-        let w = self.window_of(now);
-        let _ = self.key(w);
+        self.mac.rotate(now);
     }
 
     /// When the next window starts.
     pub fn next_rotation(&self, now: Instant) -> Instant {
-        let w = self.window_of(now);
-        self.epoch + self.window * (w as u32 + 1)
+        self.mac.next_rotation(now)
     }
 }
 
