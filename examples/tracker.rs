@@ -43,10 +43,10 @@ enum Cmd {
         #[arg(long)]
         bind: SocketAddr,
         /// Stop after this many seconds.
-        #[arg(long)]
+        #[arg(long, value_parser = parse_seconds, allow_hyphen_values = true)]
         seconds: Option<f64>,
         /// Seconds between stats lines.
-        #[arg(long, default_value_t = 5.0)]
+        #[arg(long, default_value_t = 5.0, value_parser = parse_seconds, allow_hyphen_values = true)]
         stats_every: f64,
         /// Announce interval told to clients.
         #[arg(long, default_value_t = 1800)]
@@ -71,7 +71,7 @@ enum Cmd {
         #[arg(long, default_value_t = 0)]
         left: u64,
         /// Overall timeout in seconds.
-        #[arg(long, default_value_t = 10.0)]
+        #[arg(long, default_value_t = 10.0, value_parser = parse_seconds, allow_hyphen_values = true)]
         timeout: f64,
     },
     /// Scrape info hashes.
@@ -82,13 +82,37 @@ enum Cmd {
         #[arg(required = true)]
         info_hashes: Vec<InfoHash>,
         /// Overall timeout in seconds.
-        #[arg(long, default_value_t = 10.0)]
+        #[arg(long, default_value_t = 10.0, value_parser = parse_seconds, allow_hyphen_values = true)]
         timeout: f64,
     },
 }
 
+/// Longest duration any option takes: about 31.7 years.
+const MAX_SECONDS: f64 = 1e9;
+
+/// A duration option: a finite number of seconds from 0 to [`MAX_SECONDS`].
+fn parse_seconds(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(x) if (0.0..=MAX_SECONDS).contains(&x) => Ok(x),
+        _ => Err(format!("not a number of seconds from 0 to {MAX_SECONDS:e}")),
+    }
+}
+
+/// Parse the command line; a bad value is a one-line error and exit code 2.
+fn parse_cli() -> Cli {
+    Cli::try_parse().unwrap_or_else(|e| match e.kind() {
+        clap::error::ErrorKind::ValueValidation | clap::error::ErrorKind::InvalidValue => {
+            let msg = e.to_string();
+            let line = msg.lines().next().unwrap_or("invalid value");
+            eprintln!("{line}");
+            std::process::exit(2)
+        }
+        _ => e.exit(),
+    })
+}
+
 fn main() {
-    match Cli::parse().cmd {
+    match parse_cli().cmd {
         Cmd::Serve {
             bind,
             seconds,
