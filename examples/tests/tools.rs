@@ -279,3 +279,108 @@ fn handshake_connect_and_listen() {
     let o = run(tool("handshake").args(["connect", &addr, wrong, "--timeout", "5"]));
     assert_eq!(o.status.code(), Some(1));
 }
+
+#[test]
+fn torrent_verify_reports_exactly_the_missing_file() {
+    // Issue 11's reproduction: deleting b.txt costs only piece 19.
+    let d = TempDir::new("tool-verify-exact");
+    d.write("mydir/a.bin", &bip_interop::test_bytes(1, 5_000_000));
+    d.write("mydir/b.txt", b"hello\n");
+    d.write("mydir/c.bin", &bip_interop::test_bytes(2, 1_000_000));
+    let (t, h) = (d.path().join("t.torrent"), d.path().join("h.torrent"));
+    for (out, extra) in [(&t, None), (&h, Some("--hybrid"))] {
+        let o = run(tool("torrent")
+            .arg("create")
+            .arg(d.path().join("mydir"))
+            .arg("-o")
+            .arg(out)
+            .args(["--piece-length", "262144", "--no-date"])
+            .args(extra));
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    std::fs::remove_file(d.path().join("mydir/b.txt")).unwrap();
+    let o = run(tool("torrent").arg("verify").arg(&t).arg(d.path()));
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        stdout(&o),
+        "bad: mydir/a.bin (1 bad pieces)\nmissing: mydir/b.txt\nbad: mydir/c.bin (1 bad pieces)\n\
+         pieces: 22 good, 1 bad, 23 total (V1); files: 0 good of 3\n"
+    );
+    // Hybrid: v2 by default (exact per file), v1 and both on request.
+    let o = run(tool("torrent").arg("verify").arg(&h).arg(d.path()));
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        stdout(&o),
+        "missing: mydir/b.txt\npieces: 24 good, 1 bad, 25 total (V2); files: 2 good of 3\n"
+    );
+    let o = run(tool("torrent")
+        .arg("verify")
+        .arg(&h)
+        .arg(d.path())
+        .args(["--check", "both"]));
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        stdout(&o),
+        "missing: mydir/b.txt\npieces: 24 good, 1 bad, 25 total (V2); files: 2 good of 3\n\
+         missing: mydir/b.txt\npieces: 24 good, 1 bad, 25 total (V1); files: 2 good of 3\n"
+    );
+    d.write("mydir/b.txt", b"hello\n");
+    for check in ["v1", "v2", "both"] {
+        let o = run(tool("torrent")
+            .arg("verify")
+            .arg(&h)
+            .arg(d.path())
+            .args(["--check", check]));
+        assert_eq!(o.status.code(), Some(0), "{check}: {}", stdout(&o));
+        assert!(stdout(&o).ends_with("all data is good\n"), "{}", stdout(&o));
+    }
+}
+
+#[test]
+fn torrent_create_refuses_bad_piece_lengths() {
+    let d = TempDir::new("tool-create-pl");
+    d.write("c/a", b"abc");
+    for pl in [
+        "0",
+        "1000",
+        "16383",
+        "300000",
+        "536870912",
+        "1125899906842624",
+        "-5",
+        "x",
+    ] {
+        let o = run(tool("torrent")
+            .arg("create")
+            .arg(d.path().join("c"))
+            .arg("-o")
+            .arg(d.path().join("t.torrent"))
+            .args(["--piece-length", pl, "--hybrid"]));
+        assert_eq!(o.status.code(), Some(2), "{pl}");
+        assert!(
+            stderr(&o).contains("not a power of two from 16384 (16 KiB) to 268435456 (256 MiB)"),
+            "{pl}: {}",
+            stderr(&o)
+        );
+        assert!(!d.path().join("t.torrent").exists());
+    }
+}
+
+#[test]
+fn tracker_durations_are_validated() {
+    let ih = "0123456789abcdef0123456789abcdef01234567";
+    for v in ["1e300", "inf", "-inf", "nan", "-1", "abc"] {
+        for args in [
+            vec!["announce", "udp://127.0.0.1:9/announce", ih, "--timeout", v],
+            vec!["scrape", "udp://127.0.0.1:9/announce", ih, "--timeout", v],
+            vec!["serve", "--bind", "127.0.0.1:0", "--seconds", v],
+            vec!["serve", "--bind", "127.0.0.1:0", "--stats-every", v],
+        ] {
+            let o = run(tool("tracker").args(&args));
+            assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+            let err = stderr(&o);
+            assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+            assert!(err.contains("not a number of seconds"), "{args:?}: {err}");
+        }
+    }
+}

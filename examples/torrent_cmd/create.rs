@@ -17,7 +17,7 @@ pub struct CreateArgs {
     pub output: PathBuf,
     /// Piece length in bytes: a power of two from 16384 (16 KiB) to 268435456 (256 MiB);
     /// default: automatic (1,000-2,000 pieces).
-    #[arg(long, value_name = "BYTES", value_parser = parse_piece_length)]
+    #[arg(long, value_name = "BYTES", value_parser = parse_piece_length, allow_hyphen_values = true)]
     pub piece_length: Option<u64>,
     /// Tracker URL; each one forms its own tier (repeatable).
     #[arg(long, value_name = "URL")]
