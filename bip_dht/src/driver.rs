@@ -230,6 +230,7 @@ enum Command {
     GetPeers {
         hash: InfoHash,
         peers: mpsc::Sender<SocketAddr>,
+        summary: oneshot::Sender<LookupSummary>,
         reply: oneshot::Sender<Result<LookupId, crate::node::CommandError>>,
     },
     Announce {
@@ -335,12 +336,14 @@ impl Dht {
     /// completes. Dropping it cancels the lookup.
     pub async fn get_peers(&self, hash: InfoHash) -> io::Result<Peers> {
         let (ptx, prx) = mpsc::channel(PEER_STREAM_BUFFER);
+        let (stx, srx) = oneshot::channel();
         let (rtx, rrx) = oneshot::channel();
         self.inner
             .cmds
             .send(Command::GetPeers {
                 hash,
                 peers: ptx,
+                summary: stx,
                 reply: rtx,
             })
             .await
@@ -348,6 +351,7 @@ impl Dht {
         let id = rrx.await.map_err(|_| closed())?.map_err(refused)?;
         Ok(Peers {
             rx: prx,
+            summary: srx,
             id,
             cmds: self.inner.cmds.clone(),
         })
@@ -421,8 +425,17 @@ impl Dht {
 #[derive(Debug)]
 pub struct Peers {
     rx: mpsc::Receiver<SocketAddr>,
+    summary: oneshot::Receiver<LookupSummary>,
     id: LookupId,
     cmds: mpsc::Sender<Command>,
+}
+
+impl Peers {
+    /// What the lookup did (peers, replies, queries, elapsed), once the stream has ended
+    /// because the lookup completed; `None` before that, or when the node stopped.
+    pub fn summary(&mut self) -> Option<LookupSummary> {
+        self.summary.try_recv().ok()
+    }
 }
 
 impl Stream for Peers {
@@ -446,7 +459,7 @@ impl std::fmt::Debug for Command {
 }
 
 enum Waiter {
-    Peers(mpsc::Sender<SocketAddr>),
+    Peers(mpsc::Sender<SocketAddr>, oneshot::Sender<LookupSummary>),
     Announce(oneshot::Sender<Result<LookupSummary, crate::node::CommandError>>),
 }
 
@@ -521,10 +534,15 @@ impl Task {
     fn command(&mut self, cmd: Command) {
         let now = now();
         match cmd {
-            Command::GetPeers { hash, peers, reply } => {
+            Command::GetPeers {
+                hash,
+                peers,
+                summary,
+                reply,
+            } => {
                 let r = self.node.get_peers(now, hash);
                 if let Ok(id) = r {
-                    self.lookups.insert(id, Waiter::Peers(peers));
+                    self.lookups.insert(id, Waiter::Peers(peers, summary));
                 }
                 let _ = reply.send(r);
             }
@@ -585,7 +603,7 @@ impl Task {
                     info_hash,
                     addr,
                 } => {
-                    if let Some(Waiter::Peers(tx)) = self.lookups.get(&lookup) {
+                    if let Some(Waiter::Peers(tx, _)) = self.lookups.get(&lookup) {
                         let _ = tx.try_send(addr);
                     }
                     if let Some(d) = &self.discovery {
@@ -599,7 +617,11 @@ impl Task {
                         Some(Waiter::Announce(tx)) => {
                             let _ = tx.send(Ok(summary));
                         }
-                        Some(Waiter::Peers(_)) | None => {}
+                        // The summary first: the stream ends (the sender drops) after it.
+                        Some(Waiter::Peers(_, tx)) => {
+                            let _ = tx.send(summary);
+                        }
+                        None => {}
                     }
                 }
                 Event::Bootstrapped { nodes } => debug!(nodes, "bootstrapped"),

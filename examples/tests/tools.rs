@@ -280,6 +280,377 @@ fn handshake_connect_and_listen() {
     assert_eq!(o.status.code(), Some(1));
 }
 
+// ---- dht ------------------------------------------------------------------------------------
+
+/// Run `cmd` to completion, killed (and the test failed) after `limit`.
+fn run_bounded(cmd: &mut Command, limit: Duration) -> Output {
+    let child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn tool");
+    let mut child = KillOnDrop(child);
+    let end = std::time::Instant::now() + limit;
+    while child.try_wait().expect("try_wait").is_none() {
+        assert!(
+            std::time::Instant::now() < end,
+            "{cmd:?} still running after {limit:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut out = Vec::new();
+    let mut err = Vec::new();
+    use std::io::Read;
+    child.stdout.take().unwrap().read_to_end(&mut out).unwrap();
+    child.stderr.take().unwrap().read_to_end(&mut err).unwrap();
+    Output {
+        status: child.wait().unwrap(),
+        stdout: out,
+        stderr: err,
+    }
+}
+
+const DHT_IH: &str = "0123456789abcdef0123456789abcdef01234567";
+
+#[test]
+fn dht_bad_arguments_exit_2_with_one_line() {
+    let d = TempDir::new("tool-dht-args");
+    d.write("garbage.state", b"this is not bencode");
+    let garbage = d.path().join("garbage.state");
+    let garbage = garbage.to_str().unwrap();
+    let cases: &[&[&str]] = &[
+        &[],
+        &["get-peers"],
+        &["get-peers", "xyz"],
+        &["get-peers", "0123456789abcdef0123456789abcdef0123456g"],
+        &["get-peers", DHT_IH, "--timeout", "-1"],
+        &["get-peers", DHT_IH, "--timeout", "soon"],
+        &["announce", DHT_IH],
+        &["announce", DHT_IH, "--port", "0"],
+        &["announce", DHT_IH, "--port", "70000"],
+        &["--bootstrap", "no-port", "get-peers", DHT_IH],
+        &["--bootstrap", "127.0.0.1:0", "get-peers", DHT_IH],
+        &["--bind", "localhost", "serve"],
+        &["--bind", "127.0.0.1:0", "--bind", "127.0.0.2:0", "serve"],
+        &[
+            "--bind",
+            "[::1]:0",
+            "--bootstrap",
+            "127.0.0.1:9",
+            "get-peers",
+            DHT_IH,
+        ],
+        &[
+            "--state",
+            garbage,
+            "--bootstrap",
+            "127.0.0.1:9",
+            "get-peers",
+            DHT_IH,
+        ],
+        &["serve", "--seconds", "x"],
+        &["frobnicate"],
+        &["--no-such-flag", "serve"],
+    ];
+    for args in cases {
+        let o = run_bounded(tool("dht").args(*args), Duration::from_secs(10));
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(err.starts_with("error: "), "{args:?}: {err}");
+        assert!(stdout(&o).is_empty(), "{args:?}: {}", stdout(&o));
+    }
+    let o = run_bounded(tool("dht").arg("--version"), Duration::from_secs(10));
+    assert!(o.status.success());
+    assert!(stdout(&o).starts_with("dht "), "{}", stdout(&o));
+}
+
+#[test]
+fn dht_unreachable_bootstrap_is_a_one_line_error() {
+    // A port nobody listens on: the bootstrap wait is bounded by --timeout.
+    let dead = free_udp_port();
+    let started = std::time::Instant::now();
+    let o = run_bounded(
+        tool("dht").args([
+            "--bind",
+            "127.0.0.1:0",
+            "--bootstrap",
+            &format!("127.0.0.1:{dead}"),
+            "get-peers",
+            DHT_IH,
+            "--timeout",
+            "3",
+        ]),
+        Duration::from_secs(15),
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
+    assert!(started.elapsed() < Duration::from_secs(8));
+    let o = run_bounded(
+        tool("dht").args([
+            "--bind",
+            "127.0.0.1:0",
+            "--bootstrap",
+            &format!("127.0.0.1:{dead}"),
+            "announce",
+            DHT_IH,
+            "--port",
+            "4000",
+            "--timeout",
+            "3",
+        ]),
+        Duration::from_secs(15),
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
+}
+
+/// A `dht serve` child whose stdout lines arrive on a channel.
+fn dht_serve(args: &[&str]) -> (KillOnDrop, std::sync::mpsc::Receiver<String>) {
+    let mut child = KillOnDrop(
+        tool("dht")
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let out = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    (child, rx)
+}
+
+/// The first line `pred` accepts within `limit`.
+fn wait_line(
+    rx: &std::sync::mpsc::Receiver<String>,
+    limit: Duration,
+    pred: impl Fn(&str) -> bool,
+) -> String {
+    let end = std::time::Instant::now() + limit;
+    loop {
+        let left = end.saturating_duration_since(std::time::Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(l) if pred(&l) => return l,
+            Ok(_) => {}
+            Err(e) => panic!("no matching line within {limit:?}: {e}"),
+        }
+    }
+}
+
+#[test]
+fn dht_serve_announce_get_peers_end_to_end() {
+    let d = TempDir::new("tool-dht-e2e");
+    let (pa, pb) = (free_udp_port(), free_udp_port());
+    let (a, b) = (format!("127.0.0.1:{pa}"), format!("127.0.0.1:{pb}"));
+    // Two servers that bootstrap from each other (whichever starts second answers the first).
+    let (_sa, ra) = dht_serve(&[
+        "--bind",
+        &a,
+        "--bootstrap",
+        &b,
+        "serve",
+        "--seconds",
+        "45",
+        "--stats-every",
+        "0.5",
+    ]);
+    let (_sb, rb) = dht_serve(&[
+        "--bind",
+        &b,
+        "--bootstrap",
+        &a,
+        "serve",
+        "--seconds",
+        "45",
+        "--stats-every",
+        "0.5",
+    ]);
+    assert_eq!(
+        wait_line(&ra, Duration::from_secs(10), |l| l.starts_with("listening")),
+        format!("listening {a}")
+    );
+    assert_eq!(
+        wait_line(&rb, Duration::from_secs(10), |l| l.starts_with("listening")),
+        format!("listening {b}")
+    );
+    let id_b = wait_line(&rb, Duration::from_secs(5), |l| l.starts_with("id="));
+    // The summary line names every documented figure.
+    let summary = wait_line(&ra, Duration::from_secs(10), |l| l.starts_with("uptime="));
+    for key in [
+        "nodes_v4=",
+        "nodes_v6=",
+        "queries_in/s=",
+        "queries_out/s=",
+        "stored_hashes=",
+        "blocked=",
+    ] {
+        assert!(summary.contains(key), "{summary}");
+    }
+
+    // Announce through A from a short-lived third process; base32 form of the hash.
+    let b32 = bip_util::InfoHash::from_hex(DHT_IH).unwrap().to_base32();
+    let o = run_bounded(
+        tool("dht").args([
+            "--bind",
+            "127.0.0.1:0",
+            "--bootstrap",
+            &a,
+            "announce",
+            &b32,
+            "--port",
+            "4321",
+            "--timeout",
+            "10",
+        ]),
+        Duration::from_secs(20),
+    );
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    let line = stdout(&o);
+    let accepted: usize = line
+        .trim()
+        .strip_prefix("accepted=")
+        .and_then(|r| r.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{line}"));
+    assert!(accepted >= 1, "{line}");
+
+    // A fourth process, bootstrapped from B only, finds the port.
+    let o = run_bounded(
+        tool("dht").args([
+            "--bind",
+            "127.0.0.1:0",
+            "--bootstrap",
+            &b,
+            "get-peers",
+            DHT_IH,
+            "--timeout",
+            "10",
+        ]),
+        Duration::from_secs(20),
+    );
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    let out = stdout(&o);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.first(), Some(&"127.0.0.1:4321"), "{out}");
+    assert_eq!(lines.len(), 2, "each peer once, then done: {out}");
+    assert!(lines[1].starts_with("done peers=1 queried="), "{out}");
+    assert!(lines[1].contains(" elapsed="), "{out}");
+
+    // A hash nobody announced: no peers, exit 1, still a done line.
+    let o = run_bounded(
+        tool("dht").args([
+            "--bind",
+            "127.0.0.1:0",
+            "--bootstrap",
+            &b,
+            "get-peers",
+            "ffffffffffffffffffffffffffffffffffffffff",
+            "--timeout",
+            "10",
+        ]),
+        Duration::from_secs(20),
+    );
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).starts_with("done peers=0"), "{}", stdout(&o));
+
+    // One of the servers stored the announce.
+    let stored = |l: &str| l.contains("stored_hashes=1");
+    let (r1, r2) = (&ra, &rb);
+    let found = (0..40).any(|_| {
+        let x = r1
+            .recv_timeout(Duration::from_millis(250))
+            .is_ok_and(|l| stored(&l));
+        let y = r2
+            .recv_timeout(Duration::from_millis(250))
+            .is_ok_and(|l| stored(&l));
+        x || y
+    });
+    assert!(found, "no server reports the stored hash");
+
+    // --state: a short serve saves id and table at the end of --seconds; a restart with the
+    // file and only a dead bootstrap node rejoins through the saved table, with the same id.
+    let state = d.path().join("c.state");
+    let state = state.to_str().unwrap();
+    let dead = format!("127.0.0.1:{}", free_udp_port());
+    let o = run_bounded(
+        tool("dht").args([
+            "--bind",
+            "127.0.0.1:0",
+            "--bootstrap",
+            &b,
+            "--state",
+            state,
+            "serve",
+            "--seconds",
+            "2",
+            "--stats-every",
+            "1",
+        ]),
+        Duration::from_secs(15),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let id_of = |o: &Output| {
+        stdout(o)
+            .lines()
+            .find(|l| l.starts_with("id="))
+            .map(str::to_owned)
+            .unwrap_or_else(|| panic!("{}", stdout(o)))
+    };
+    let id_c = id_of(&o);
+    assert_ne!(id_c, id_b);
+    let saved = bip_dht::state::SavedState::load(Path::new(state))
+        .expect("state file readable")
+        .expect("state file written");
+    assert_eq!(format!("id={}", saved.id), id_c);
+    assert!(
+        saved.nodes.iter().any(|n| n.addr.to_string() == b),
+        "{saved:?}"
+    );
+    let o = run_bounded(
+        tool("dht").args([
+            "--bind",
+            "127.0.0.1:0",
+            "--bootstrap",
+            &dead,
+            "--state",
+            state,
+            "get-peers",
+            DHT_IH,
+            "--timeout",
+            "10",
+        ]),
+        Duration::from_secs(20),
+    );
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).starts_with("127.0.0.1:4321\n"), "{}", stdout(&o));
+    let o = run_bounded(
+        tool("dht").args([
+            "--bind",
+            "127.0.0.1:0",
+            "--bootstrap",
+            &dead,
+            "--state",
+            state,
+            "serve",
+            "--seconds",
+            "0.5",
+        ]),
+        Duration::from_secs(15),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(id_of(&o), id_c, "the id survives a restart");
+}
+
 #[test]
 fn torrent_verify_reports_exactly_the_missing_file() {
     // Issue 11's reproduction: deleting b.txt costs only piece 19.
