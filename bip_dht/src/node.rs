@@ -940,6 +940,12 @@ impl Node {
         if self.config.read_only {
             return;
         }
+        if q.id == self.id {
+            // Our own query, come back to us (others list our address under an id we had
+            // before a restart): answering would let a lookup count us as a remote node.
+            self.stats.dropped += 1;
+            return;
+        }
         let fam = family_of(&from);
         if !msg.read_only && q.id != self.id {
             let verified = Self::verified(from.ip(), &q.id);
