@@ -1,12 +1,12 @@
 //! The info dictionary: files, pieces, v2 file tree.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use bip_bencode::{Bencode, Dict, SoftFault, Value};
 use bip_util::{sha1, sha256, InfoHash, InfoHashV2};
 
 use crate::error::{InvalidKind as K, MetainfoError};
-use crate::sanitize::{repair_utf8, sanitize_path_element};
+use crate::path::{self, repair_utf8, sanitize_list, sanitize_path_element};
 
 /// Most files (padding files included) a torrent may list.
 pub const MAX_FILES: usize = 1_000_000;
@@ -29,10 +29,12 @@ pub const BLOCK_SIZE: u64 = 16 * 1024;
 /// Buffers sized by the piece length stay bounded by it.
 pub const MAX_PIECE_LENGTH: u64 = 256 * 1024 * 1024;
 
-/// Which BitTorrent protocol versions a torrent supports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// Which BitTorrent protocol versions a torrent supports (parsed), or which to create
+/// ([`TorrentBuilder::version`](crate::create::TorrentBuilder::version), default v1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Version {
     /// BEP 3 only (`pieces`).
+    #[default]
     V1,
     /// BEP 52 only (`meta version` 2, `file tree`).
     V2,
@@ -244,45 +246,30 @@ impl Info {
     /// with a counter before its extension (`foo/bar.1.txt`). Padding files
     /// of the same length may share a path.
     pub fn unique_paths(&self) -> Vec<Vec<String>> {
-        let lower = |p: &[String]| p.join("/").to_lowercase();
-        // Value: the length of the padding file holding the path, or None.
-        let mut taken: HashMap<String, Option<u64>> = HashMap::new();
-        for f in &self.files {
-            for i in 1..f.path.len() {
-                taken.insert(lower(&f.path[..i]), None);
-            }
+        path::unique_paths(&self.files)
+    }
+
+    /// Where each file of [`Info::all_files`] lives relative to the download folder: the
+    /// torrent's name, then the file's [unique path](Info::unique_paths) for a multi-file
+    /// torrent; the name alone for a single file. `torrent show` lists these paths (without the
+    /// name) and [`verify`](crate::verify) reads them, so both always agree. Every component is
+    /// a plain name: joining the result onto a folder stays inside it.
+    pub fn disk_paths(&self) -> Vec<std::path::PathBuf> {
+        if !self.multi_file {
+            return self
+                .files
+                .iter()
+                .map(|f| path::rel_path(f.path.iter().map(String::as_str)))
+                .collect();
         }
-        let mut out = Vec::with_capacity(self.files.len());
-        for f in &self.files {
-            let pad = f.attrs.pad.then_some(f.length);
-            let mut path = f.path.clone();
-            let mut key = lower(&path);
-            let free = match taken.get(&key) {
-                None => true,
-                Some(len) => pad.is_some() && *len == pad,
-            };
-            if !free {
-                let last = path.last().cloned().unwrap_or_default();
-                let (base, ext) = match last.rfind('.') {
-                    Some(p) if p > 0 => (last[..p].to_string(), last[p..].to_string()),
-                    _ => (last.clone(), String::new()),
-                };
-                let mut counter = 0u64;
-                loop {
-                    counter += 1;
-                    if let Some(l) = path.last_mut() {
-                        *l = format!("{base}.{counter}{ext}");
-                    }
-                    key = lower(&path);
-                    if !taken.contains_key(&key) {
-                        break;
-                    }
-                }
-            }
-            taken.insert(key, pad);
-            out.push(path);
-        }
-        out
+        self.unique_paths()
+            .iter()
+            .map(|p| {
+                path::rel_path(
+                    std::iter::once(self.name.as_str()).chain(p.iter().map(String::as_str)),
+                )
+            })
+            .collect()
     }
 
     /// Length of piece `index` of the v1 piece space (the last one may be
@@ -321,24 +308,6 @@ fn parse_attrs(d: Dict<'_, '_>) -> FileAttrs {
         }
     }
     a
-}
-
-fn sanitize_list(list_val: Value<'_, '_>, kind: K) -> Result<Vec<String>, MetainfoError> {
-    let list = list_val.list()?;
-    let mut out = Vec::new();
-    for (n, e) in list.iter().enumerate() {
-        if n >= MAX_PATH_DEPTH {
-            return Err(field_err(list_val, K::PathTooDeep));
-        }
-        let b = e.as_bytes().ok_or_else(|| field_err(e, kind))?;
-        if b.len() > MAX_NAME_LEN {
-            return Err(field_err(e, K::NameTooLong));
-        }
-        if let Some(s) = sanitize_path_element(b, true) {
-            out.push(s);
-        }
-    }
-    Ok(out)
 }
 
 fn length_of(d: Dict<'_, '_>, required: bool) -> Result<u64, MetainfoError> {
@@ -504,259 +473,64 @@ const KNOWN_INFO_KEYS: &[&[u8]] = &[
     b"collections",
 ];
 
+/// Parse an info dictionary: named steps, each checking its fields.
 pub(crate) fn parse_info(v: Value<'_, '_>, faults: &[SoftFault]) -> Result<Info, MetainfoError> {
     let d = v.dict()?;
     let raw = v.raw();
-
-    // Piece length.
-    let pl_path = key_path(d, "piece length");
-    let piece_length = match d.get(b"piece length").and_then(|p| p.as_int()) {
-        Some(n) if n > 0 && n.unsigned_abs() <= MAX_PIECE_LENGTH => n.unsigned_abs(),
-        Some(n) if n > 0 => {
-            return Err(MetainfoError::invalid_detail(
-                pl_path,
-                K::PieceLength,
-                format!("{n} is above {MAX_PIECE_LENGTH} (256 MiB)"),
-            ))
-        }
-        _ => return Err(MetainfoError::invalid(pl_path, K::PieceLength)),
-    };
-
-    // Versions.
-    let meta_version = d.get(b"meta version").and_then(|m| m.as_int());
-    let file_tree = d.get(b"file tree");
-    let is_v2 = meta_version == Some(2);
-    let has_pieces = d.contains_key(b"pieces");
-    let is_v1 = has_pieces || !is_v2;
-    let version = match (is_v1, is_v2) {
-        (true, true) => Version::Hybrid,
-        (false, true) => Version::V2,
-        _ => Version::V1,
-    };
-
-    if is_v2 {
-        // libtorrent: the v2 info hash depends on the exact bytes, so the info
-        // dict of a v2/hybrid torrent must be canonical.
-        let span = v.span();
-        if let Some(f) = faults.iter().find(|f| span.contains(&f.offset)) {
-            return Err(MetainfoError::NonCanonicalV2(*f));
-        }
-        if !piece_length.is_power_of_two() || piece_length < BLOCK_SIZE {
-            return Err(MetainfoError::invalid_detail(
-                pl_path,
-                K::PieceLength,
-                "v2 needs a power of two of at least 16 KiB",
-            ));
-        }
+    let piece_length = parse_piece_length(d)?;
+    let (version, meta_version) = detect_version(d);
+    if version.has_v2() {
+        check_v2_rules(v, faults, piece_length)?;
     }
+    let hash_v1 = version.has_v1().then(|| InfoHash::new(sha1(raw)));
+    let hash_v2 = version.has_v2().then(|| InfoHashV2::new(sha256(raw)));
+    let name_sanitized = parse_name(d)?;
 
-    let hash_v1 = is_v1.then(|| InfoHash::new(sha1(raw)));
-    let hash_v2 = is_v2.then(|| InfoHashV2::new(sha256(raw)));
-
-    // Name.
-    let name_val = d.get(b"name.utf-8").or_else(|| d.get(b"name"));
-    let name_raw = match name_val.and_then(|n| n.as_bytes()) {
-        Some(b) => b,
-        None => return Err(MetainfoError::invalid(key_path(d, "name"), K::Name)),
-    };
-    if name_raw.contains(&0) {
-        return Err(MetainfoError::invalid_detail(
-            key_path(d, "name"),
-            K::Name,
-            "contains a NUL byte",
-        ));
-    }
-    if name_raw.len() > MAX_NAME_LEN {
-        return Err(MetainfoError::invalid(key_path(d, "name"), K::NameTooLong));
-    }
-    let name_sanitized = sanitize_path_element(name_raw, false);
-
-    // v1 files.
-    let mut v1_files = Vec::new();
-    let mut multi_file = false;
-    if is_v1 {
-        if let Some(files) = d.get(b"files") {
-            let list = files.list()?;
-            multi_file = true;
-            for (i, f) in list.iter().enumerate() {
-                if i >= MAX_FILES {
-                    return Err(field_err(files, K::TooManyFiles));
-                }
-                v1_files.push(parse_v1_file(f)?);
-            }
-            if v1_files.is_empty() {
-                return Err(field_err(files, K::NoFiles));
-            }
-        } else {
-            let attrs = parse_attrs(d);
-            let length = length_of(d, !attrs.symlink)?;
-            let name = name_sanitized
-                .clone()
-                .ok_or_else(|| MetainfoError::invalid(key_path(d, "name"), K::Name))?;
-            v1_files.push(FileEntry {
-                path: vec![name],
-                length,
-                offset: 0,
-                attrs,
-                symlink_target: None,
-                pieces_root: None,
-                mtime: d.get(b"mtime").and_then(|m| m.as_int()),
-                sha1: bytes_n(d.get(b"sha1")),
-            });
-        }
-    }
-
-    // v2 file tree.
-    let mut v2_files = Vec::new();
-    let mut v2_multi = false;
-    if is_v2 {
-        let tree = match file_tree {
-            Some(t) => t.dict()?,
-            None => {
-                return Err(MetainfoError::invalid(
-                    key_path(d, "file tree"),
-                    K::FileTree,
-                ))
-            }
-        };
-        walk_tree(tree, &mut Vec::new(), &mut v2_files)?;
-        if v2_files.is_empty() {
-            return Err(MetainfoError::invalid(key_path(d, "file tree"), K::NoFiles));
-        }
-        v2_multi = !(tree.len() == 1 && v2_files.len() == 1 && v2_files[0].path.len() == 1);
-        let mut pieces = 0u64;
-        for f in &v2_files {
-            let n = f.num_pieces_v2(piece_length);
-            if n > MAX_PIECES {
-                return Err(MetainfoError::invalid_detail(
-                    key_path(d, "file tree"),
-                    K::Length,
-                    format!("file {} has too many pieces", f.path_string()),
-                ));
-            }
-            pieces += n;
-        }
-        if pieces > MAX_PIECES {
-            return Err(MetainfoError::invalid(
-                key_path(d, "file tree"),
-                K::TooManyPieces,
-            ));
-        }
-    }
-
-    // The name: a multi-file torrent whose name sanitizes to nothing is
-    // named after its info hash (libtorrent).
-    let name = match name_sanitized {
-        Some(n) => n,
-        None => match (hash_v1, hash_v2) {
-            (Some(h), _) => h.to_hex(),
-            (None, Some(h)) => h.to_hex(),
-            _ => return Err(MetainfoError::invalid(key_path(d, "name"), K::Name)),
-        },
-    };
-
-    let files_field = if multi_file {
-        key_path(d, "files")
+    let (mut files, mut multi_file) = if version.has_v1() {
+        parse_v1_files(d, name_sanitized.as_deref())?
     } else {
-        key_path(d, "length")
+        (Vec::new(), false)
     };
-
-    let mut files = if is_v1 {
-        // Offsets and totals.
-        let mut offset = 0u64;
-        for f in &mut v1_files {
-            f.offset = offset;
-            offset = offset
-                .checked_add(f.length)
-                .filter(|&t| t <= MAX_FILE_SIZE)
-                .ok_or_else(|| MetainfoError::invalid(files_field.clone(), K::Length))?;
-        }
-        let total = offset;
-        if total == 0 {
-            return Err(MetainfoError::invalid_detail(
-                files_field,
-                K::Length,
-                "total size is zero",
-            ));
-        }
-        let num_pieces = total.div_ceil(piece_length);
-        if num_pieces > MAX_PIECES {
-            return Err(MetainfoError::invalid(
-                key_path(d, "pieces"),
-                K::TooManyPieces,
-            ));
-        }
-        let pieces_field = key_path(d, "pieces");
-        let pieces = match d.get(b"pieces") {
-            Some(p) => p.bytes()?,
-            None => return Err(MetainfoError::invalid(pieces_field, K::Pieces)),
-        };
-        if pieces.len() as u64 != num_pieces * 20 {
-            return Err(MetainfoError::invalid_detail(
-                pieces_field,
-                K::Pieces,
-                format!(
-                    "{} bytes for {} pieces of {} bytes",
-                    pieces.len(),
-                    num_pieces,
-                    piece_length
-                ),
-            ));
-        }
-        if is_v2 {
+    let pieces = if version.has_v1() {
+        lay_out_v1(d, &mut files, piece_length, multi_file)?
+    } else {
+        &[]
+    };
+    if version.has_v2() {
+        let (v2_files, v2_multi) = parse_v2_tree(d, piece_length)?;
+        if version.has_v1() {
             attach_v2(
-                &mut v1_files,
+                &mut files,
                 &v2_files,
                 piece_length,
                 key_path(d, "file tree"),
             )?;
+        } else {
+            multi_file = v2_multi;
+            files = with_v2_padding(v2_files, piece_length);
+            if files.iter().map(|f| f.length).sum::<u64>() == 0 {
+                return Err(MetainfoError::invalid_detail(
+                    key_path(d, "file tree"),
+                    K::Length,
+                    "total size is zero",
+                ));
+            }
         }
-        v1_files
-    } else {
-        multi_file = v2_multi;
-        with_v2_padding(v2_files, piece_length)
-    };
-    if !is_v1 && files.iter().map(|f| f.length).sum::<u64>() == 0 {
-        return Err(MetainfoError::invalid_detail(
-            key_path(d, "file tree"),
-            K::Length,
-            "total size is zero",
-        ));
     }
     if multi_file {
-        check_duplicates(&files, key_path(d, "files"))?;
+        path::check_duplicates(&files, key_path(d, "files"))?;
     }
-    sanitize_symlinks(&mut files);
+    path::sanitize_symlinks(&mut files);
 
-    let pieces = if is_v1 {
-        d.get(b"pieces")
-            .and_then(|p| p.as_bytes())
-            .unwrap_or_default()
-            .to_vec()
-    } else {
-        Vec::new()
+    // The name: a multi-file torrent whose name sanitizes to nothing is
+    // named after its info hash (libtorrent).
+    let name = match (name_sanitized, hash_v1, hash_v2) {
+        (Some(n), _, _) => n,
+        (None, Some(h), _) => h.to_hex(),
+        (None, None, Some(h)) => h.to_hex(),
+        _ => return Err(MetainfoError::invalid(key_path(d, "name"), K::Name)),
     };
-
-    let mut similar = Vec::new();
-    if let Some(l) = d.get(b"similar").and_then(|s| s.as_list()) {
-        similar.extend(l.iter().filter_map(|h| bytes_n::<20>(Some(h))));
-    }
-    let mut collections = Vec::new();
-    if let Some(l) = d.get(b"collections").and_then(|s| s.as_list()) {
-        collections.extend(
-            l.iter()
-                .filter_map(|c| c.as_bytes())
-                .map(|b| repair_utf8(b).0),
-        );
-    }
-
-    let mut unknown = BTreeMap::new();
-    for (k, val) in d.iter() {
-        if !KNOWN_INFO_KEYS.contains(&k) && !unknown.contains_key(k) {
-            unknown.insert(k.to_vec(), val.to_bencode().into_owned());
-        }
-    }
-
+    let (similar, collections, unknown) = parse_extras(d);
     Ok(Info {
         name,
         piece_length,
@@ -772,11 +546,232 @@ pub(crate) fn parse_info(v: Value<'_, '_>, faults: &[SoftFault]) -> Result<Info,
         collections,
         unknown,
         files,
-        pieces,
+        pieces: pieces.to_vec(),
         raw: raw.to_vec(),
         hash_v1,
         hash_v2,
     })
+}
+
+/// `piece length`: positive and at most [`MAX_PIECE_LENGTH`].
+fn parse_piece_length(d: Dict<'_, '_>) -> Result<u64, MetainfoError> {
+    let pl_path = key_path(d, "piece length");
+    match d.get(b"piece length").and_then(|p| p.as_int()) {
+        Some(n) if n > 0 && n.unsigned_abs() <= MAX_PIECE_LENGTH => Ok(n.unsigned_abs()),
+        Some(n) if n > 0 => Err(MetainfoError::invalid_detail(
+            pl_path,
+            K::PieceLength,
+            format!("{n} is above {MAX_PIECE_LENGTH} (256 MiB)"),
+        )),
+        _ => Err(MetainfoError::invalid(pl_path, K::PieceLength)),
+    }
+}
+
+/// v1 (`pieces`, or no v2 `meta version`), v2 (`meta version` 2) or both.
+fn detect_version(d: Dict<'_, '_>) -> (Version, Option<i64>) {
+    let meta_version = d.get(b"meta version").and_then(|m| m.as_int());
+    let is_v2 = meta_version == Some(2);
+    let is_v1 = d.contains_key(b"pieces") || !is_v2;
+    let version = match (is_v1, is_v2) {
+        (true, true) => Version::Hybrid,
+        (false, true) => Version::V2,
+        _ => Version::V1,
+    };
+    (version, meta_version)
+}
+
+/// A v2 info dictionary must be canonical (libtorrent: its v2 info hash depends on the exact
+/// bytes) and its piece length a power of two of at least 16 KiB.
+fn check_v2_rules(
+    v: Value<'_, '_>,
+    faults: &[SoftFault],
+    piece_length: u64,
+) -> Result<(), MetainfoError> {
+    let span = v.span();
+    if let Some(f) = faults.iter().find(|f| span.contains(&f.offset)) {
+        return Err(MetainfoError::NonCanonicalV2(*f));
+    }
+    if !piece_length.is_power_of_two() || piece_length < BLOCK_SIZE {
+        return Err(MetainfoError::invalid_detail(
+            key_path(v.dict()?, "piece length"),
+            K::PieceLength,
+            "v2 needs a power of two of at least 16 KiB",
+        ));
+    }
+    Ok(())
+}
+
+/// `name.utf-8` or `name`, sanitized (`None` when nothing is left of it).
+fn parse_name(d: Dict<'_, '_>) -> Result<Option<String>, MetainfoError> {
+    let name_val = d.get(b"name.utf-8").or_else(|| d.get(b"name"));
+    let Some(name_raw) = name_val.and_then(|n| n.as_bytes()) else {
+        return Err(MetainfoError::invalid(key_path(d, "name"), K::Name));
+    };
+    if name_raw.contains(&0) {
+        return Err(MetainfoError::invalid_detail(
+            key_path(d, "name"),
+            K::Name,
+            "contains a NUL byte",
+        ));
+    }
+    if name_raw.len() > MAX_NAME_LEN {
+        return Err(MetainfoError::invalid(key_path(d, "name"), K::NameTooLong));
+    }
+    Ok(sanitize_path_element(name_raw, false))
+}
+
+/// The v1 file list (`files`), or the single file (`length`); whether it is a folder.
+fn parse_v1_files(
+    d: Dict<'_, '_>,
+    name: Option<&str>,
+) -> Result<(Vec<FileEntry>, bool), MetainfoError> {
+    let Some(files) = d.get(b"files") else {
+        let attrs = parse_attrs(d);
+        let length = length_of(d, !attrs.symlink)?;
+        let name = name.ok_or_else(|| MetainfoError::invalid(key_path(d, "name"), K::Name))?;
+        let file = FileEntry {
+            path: vec![name.to_string()],
+            length,
+            offset: 0,
+            attrs,
+            symlink_target: None,
+            pieces_root: None,
+            mtime: d.get(b"mtime").and_then(|m| m.as_int()),
+            sha1: bytes_n(d.get(b"sha1")),
+        };
+        return Ok((vec![file], false));
+    };
+    let list = files.list()?;
+    let mut out = Vec::new();
+    for (i, f) in list.iter().enumerate() {
+        if i >= MAX_FILES {
+            return Err(field_err(files, K::TooManyFiles));
+        }
+        out.push(parse_v1_file(f)?);
+    }
+    if out.is_empty() {
+        return Err(field_err(files, K::NoFiles));
+    }
+    Ok((out, true))
+}
+
+/// Offsets of the v1 files, their total (bounded, not zero) and the `pieces` that cover it.
+fn lay_out_v1<'a>(
+    d: Dict<'a, '_>,
+    files: &mut [FileEntry],
+    piece_length: u64,
+    multi_file: bool,
+) -> Result<&'a [u8], MetainfoError> {
+    let files_field = key_path(d, if multi_file { "files" } else { "length" });
+    let mut offset = 0u64;
+    for f in files.iter_mut() {
+        f.offset = offset;
+        offset = offset
+            .checked_add(f.length)
+            .filter(|&t| t <= MAX_FILE_SIZE)
+            .ok_or_else(|| MetainfoError::invalid(files_field.clone(), K::Length))?;
+    }
+    let total = offset;
+    if total == 0 {
+        return Err(MetainfoError::invalid_detail(
+            files_field,
+            K::Length,
+            "total size is zero",
+        ));
+    }
+    let num_pieces = total.div_ceil(piece_length);
+    let pieces_field = key_path(d, "pieces");
+    if num_pieces > MAX_PIECES {
+        return Err(MetainfoError::invalid(pieces_field, K::TooManyPieces));
+    }
+    let pieces = match d.get(b"pieces") {
+        Some(p) => p.bytes()?,
+        None => return Err(MetainfoError::invalid(pieces_field, K::Pieces)),
+    };
+    if pieces.len() as u64 != num_pieces * 20 {
+        return Err(MetainfoError::invalid_detail(
+            pieces_field,
+            K::Pieces,
+            format!(
+                "{} bytes for {} pieces of {} bytes",
+                pieces.len(),
+                num_pieces,
+                piece_length
+            ),
+        ));
+    }
+    Ok(pieces)
+}
+
+/// The v2 `file tree`, its piece count bounded; whether it is a folder.
+fn parse_v2_tree(
+    d: Dict<'_, '_>,
+    piece_length: u64,
+) -> Result<(Vec<FileEntry>, bool), MetainfoError> {
+    let tree = match d.get(b"file tree") {
+        Some(t) => t.dict()?,
+        None => {
+            return Err(MetainfoError::invalid(
+                key_path(d, "file tree"),
+                K::FileTree,
+            ))
+        }
+    };
+    let mut files = Vec::new();
+    walk_tree(tree, &mut Vec::new(), &mut files)?;
+    if files.is_empty() {
+        return Err(MetainfoError::invalid(key_path(d, "file tree"), K::NoFiles));
+    }
+    let multi = !(tree.len() == 1 && files.len() == 1 && files[0].path.len() == 1);
+    let mut pieces = 0u64;
+    for f in &files {
+        let n = f.num_pieces_v2(piece_length);
+        if n > MAX_PIECES {
+            return Err(MetainfoError::invalid_detail(
+                key_path(d, "file tree"),
+                K::Length,
+                format!("file {} has too many pieces", f.path_string()),
+            ));
+        }
+        pieces += n;
+    }
+    if pieces > MAX_PIECES {
+        return Err(MetainfoError::invalid(
+            key_path(d, "file tree"),
+            K::TooManyPieces,
+        ));
+    }
+    Ok((files, multi))
+}
+
+/// BEP 38 `similar` and `collections`, and the keys this crate does not interpret.
+#[allow(clippy::type_complexity)]
+fn parse_extras(
+    d: Dict<'_, '_>,
+) -> (
+    Vec<[u8; 20]>,
+    Vec<String>,
+    BTreeMap<Vec<u8>, Bencode<'static>>,
+) {
+    let mut similar = Vec::new();
+    if let Some(l) = d.get(b"similar").and_then(|s| s.as_list()) {
+        similar.extend(l.iter().filter_map(|h| bytes_n::<20>(Some(h))));
+    }
+    let mut collections = Vec::new();
+    if let Some(l) = d.get(b"collections").and_then(|s| s.as_list()) {
+        collections.extend(
+            l.iter()
+                .filter_map(|c| c.as_bytes())
+                .map(|b| repair_utf8(b).0),
+        );
+    }
+    let mut unknown = BTreeMap::new();
+    for (k, val) in d.iter() {
+        if !KNOWN_INFO_KEYS.contains(&k) && !unknown.contains_key(k) {
+            unknown.insert(k.to_vec(), val.to_bencode().into_owned());
+        }
+    }
+    (similar, collections, unknown)
 }
 
 /// The file list of a v2-only torrent as libtorrent lays it out: a padding
@@ -808,65 +803,6 @@ fn with_v2_padding(v2: Vec<FileEntry>, piece_length: u64) -> Vec<FileEntry> {
         }
     }
     out
-}
-
-/// Make symlink targets point inside the torrent, as libtorrent's
-/// `sanitize_symlinks` does: a target that names no file or directory of
-/// the torrent is tried relative to the link's own directory, and otherwise
-/// made to point at the link itself.
-fn sanitize_symlinks(files: &mut [FileEntry]) {
-    if !files.iter().any(|f| f.symlink_target.is_some()) {
-        return;
-    }
-    // Hashes of every file path and directory prefix (hashes rather than
-    // strings, so that memory stays linear in the number of files).
-    let mut known: std::collections::HashSet<u64> = std::collections::HashSet::new();
-    for f in files.iter() {
-        known.extend(prefix_hashes(&f.path));
-    }
-    let links: std::collections::HashSet<u64> = files
-        .iter()
-        .filter(|f| f.symlink_target.is_some())
-        .map(|f| path_hash(&f.path))
-        .collect();
-    // A target is fine if it, or a path through another link, is in the torrent.
-    let exists = |t: &[String]| {
-        let prefixes = prefix_hashes(t);
-        let whole = prefixes.last().copied();
-        whole.is_some_and(|w| known.contains(&w))
-            || prefixes[..prefixes.len().saturating_sub(1)]
-                .iter()
-                .any(|p| links.contains(p))
-    };
-    for f in files.iter_mut() {
-        let Some(target) = &f.symlink_target else {
-            continue;
-        };
-        if target.is_empty() || !exists(target) {
-            let mut rel = f.path[..f.path.len().saturating_sub(1)].to_vec();
-            rel.extend(target.iter().cloned());
-            f.symlink_target = Some(if !target.is_empty() && exists(&rel) {
-                rel
-            } else {
-                f.path.clone()
-            });
-        }
-    }
-}
-
-fn prefix_hashes(path: &[String]) -> Vec<u64> {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    path.iter()
-        .map(|e| {
-            e.hash(&mut h);
-            h.finish()
-        })
-        .collect()
-}
-
-fn path_hash(path: &[String]) -> u64 {
-    prefix_hashes(path).last().copied().unwrap_or(0)
 }
 
 /// Check a hybrid torrent's v1 files against its v2 files and copy the v2
@@ -912,26 +848,6 @@ fn attach_v2(
             ));
         }
         f.pieces_root = g.pieces_root;
-    }
-    Ok(())
-}
-
-fn check_duplicates(files: &[FileEntry], field: String) -> Result<(), MetainfoError> {
-    // libtorrent renames the n-th copy of a path to `name.n`, trying each
-    // suffix in turn; it gives up after `max_duplicate_filenames` attempts.
-    let mut seen: HashMap<String, usize> = HashMap::new();
-    let mut attempts = 0usize;
-    for f in files {
-        let n = seen.entry(f.path_string().to_lowercase()).or_default();
-        attempts += *n;
-        *n += 1;
-        if attempts > MAX_DUPLICATE_PATHS {
-            return Err(MetainfoError::invalid_detail(
-                field,
-                K::TooManyDuplicatePaths,
-                f.path_string(),
-            ));
-        }
     }
     Ok(())
 }

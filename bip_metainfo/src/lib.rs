@@ -46,9 +46,13 @@
 //! [`MAX_PIECE_LENGTH`], [`MAX_FILE_SIZE`], [`MAX_DECODE_DEPTH`]).
 //!
 //! # File paths
-//! Paths are sanitized as libtorrent does ([`sanitize_path_element`]): no
-//! component is empty, `.`, `..` or holds a separator, and all are valid
+//! One path policy (the `path` module) serves parsing, creating, showing and
+//! verifying. Paths are sanitized as libtorrent does ([`sanitize_path_element`]):
+//! no component is empty, `.`, `..` or holds a separator, and all are valid
 //! UTF-8, so a [`FileEntry::path`] can be joined onto a download directory.
+//! [`Info::disk_paths`] are the paths `torrent show` lists and
+//! [`verify`](verify::verify) reads. Creating refuses names that parsing would
+//! change ([`check_create_component`], [`check_create_paths`]).
 //!
 //! # For creating and verifying
 //! [`Info::piece_length`], [`Info::piece_hash`] / [`Info::pieces`] (v1),
@@ -61,7 +65,7 @@ mod error;
 mod info;
 mod magnet;
 mod metainfo;
-mod sanitize;
+mod path;
 pub mod verify;
 
 pub use error::{InvalidKind, MetainfoError};
@@ -71,7 +75,10 @@ pub use info::{
 };
 pub use magnet::{Magnet, MagnetError, MAX_SO_INDEX};
 pub use metainfo::Metainfo;
-pub use sanitize::{repair_utf8, sanitize_path_element, TRUNCATE_ELEMENT_AT};
+pub use path::{
+    check_create_component, check_create_paths, repair_utf8, sanitize_path_element, PathRefusal,
+    TRUNCATE_ELEMENT_AT,
+};
 
 /// Deepest bencode nesting accepted in a torrent (libtorrent's default).
 pub const MAX_DECODE_DEPTH: usize = 100;

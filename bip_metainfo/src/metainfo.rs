@@ -7,7 +7,7 @@ use bip_util::{InfoHash, InfoHashV2};
 
 use crate::error::{InvalidKind as K, MetainfoError};
 use crate::info::{parse_info, piece_layer_root, Info};
-use crate::sanitize::repair_utf8;
+use crate::path::repair_utf8;
 
 /// A parsed .torrent file (v1, v2 or hybrid).
 ///
@@ -234,69 +234,21 @@ impl Metainfo {
     /// parsed (same info hashes); the other fields are re-encoded in
     /// canonical form, unknown keys included.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut entries: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
-        for (k, v) in &self.unknown {
-            entries.insert(k.clone(), v.encode());
+        TopLevel {
+            announce: self.announce.as_deref(),
+            announce_list: &self.announce_list,
+            url_list: &self.url_list,
+            url_list_as_string: false,
+            httpseeds: &self.httpseeds,
+            nodes: &self.nodes,
+            comment: self.comment.as_deref(),
+            created_by: self.created_by.as_deref(),
+            creation_date: self.creation_date,
+            encoding: self.encoding.as_deref(),
+            piece_layers: &self.piece_layers,
+            unknown: &self.unknown,
         }
-        let mut put = |k: &str, v: Bencode<'_>| {
-            entries.insert(k.as_bytes().to_vec(), v.encode());
-        };
-        let s = |x: &str| Bencode::Bytes(x.as_bytes().to_vec().into());
-        let sl = |l: &[String]| Bencode::List(l.iter().map(|x| s(x)).collect());
-        if let Some(a) = &self.announce {
-            put("announce", s(a));
-        }
-        if !self.announce_list.is_empty() {
-            put(
-                "announce-list",
-                Bencode::List(self.announce_list.iter().map(|t| sl(t)).collect()),
-            );
-        }
-        if !self.url_list.is_empty() {
-            put("url-list", sl(&self.url_list));
-        }
-        if !self.httpseeds.is_empty() {
-            put("httpseeds", sl(&self.httpseeds));
-        }
-        if !self.nodes.is_empty() {
-            let l = self
-                .nodes
-                .iter()
-                .map(|(h, p)| Bencode::List(vec![s(h), Bencode::Int(i64::from(*p))]))
-                .collect();
-            put("nodes", Bencode::List(l));
-        }
-        if let Some(c) = &self.comment {
-            put("comment", s(c));
-        }
-        if let Some(c) = &self.created_by {
-            put("created by", s(c));
-        }
-        if let Some(d) = self.creation_date {
-            put("creation date", Bencode::Int(d));
-        }
-        if let Some(e) = &self.encoding {
-            put("encoding", s(e));
-        }
-        if !self.piece_layers.is_empty() {
-            let mut m = BTreeMap::new();
-            for (root, layer) in &self.piece_layers {
-                m.insert(
-                    std::borrow::Cow::Owned(root.to_vec()),
-                    Bencode::Bytes(layer.concat().into()),
-                );
-            }
-            put("piece layers", Bencode::Dict(m));
-        }
-        entries.insert(b"info".to_vec(), self.info.raw().to_vec());
-        let mut out = Vec::with_capacity(entries.values().map(|v| v.len() + 16).sum());
-        encode::dict_start(&mut out);
-        for (k, v) in &entries {
-            encode::bytes(&mut out, k);
-            out.extend_from_slice(v);
-        }
-        encode::end(&mut out);
-        out
+        .encode(self.info.raw())
     }
 
     /// A magnet link for this torrent: its info hashes, name, trackers and
@@ -365,4 +317,111 @@ fn parse_piece_layers(
         out.insert(root, layer);
     }
     Ok(out)
+}
+
+/// The top-level fields of a .torrent around its info dictionary: the one encoder of the
+/// top-level dictionary, used by [`Metainfo::to_bytes`] and by [`create`](crate::create).
+pub(crate) struct TopLevel<'a> {
+    pub(crate) announce: Option<&'a str>,
+    pub(crate) announce_list: &'a [Vec<String>],
+    pub(crate) url_list: &'a [String],
+    /// Write a single web seed as a string (as mktorrent does) rather than a list of one.
+    pub(crate) url_list_as_string: bool,
+    pub(crate) httpseeds: &'a [String],
+    pub(crate) nodes: &'a [(String, u16)],
+    pub(crate) comment: Option<&'a str>,
+    pub(crate) created_by: Option<&'a str>,
+    pub(crate) creation_date: Option<i64>,
+    pub(crate) encoding: Option<&'a str>,
+    pub(crate) piece_layers: &'a BTreeMap<[u8; 32], Vec<[u8; 32]>>,
+    pub(crate) unknown: &'a BTreeMap<Vec<u8>, Bencode<'static>>,
+}
+
+impl TopLevel<'_> {
+    /// The whole torrent: these fields and `info_raw` (written as is), keys sorted.
+    pub(crate) fn encode(&self, info_raw: &[u8]) -> Vec<u8> {
+        let mut entries: BTreeMap<&[u8], Vec<u8>> = BTreeMap::new();
+        for (k, v) in self.unknown {
+            entries.insert(k, v.encode());
+        }
+        let mut put = |k: &'static str, v: Bencode<'_>| {
+            entries.insert(k.as_bytes(), v.encode());
+        };
+        let s = |x: &str| Bencode::Bytes(x.as_bytes().to_vec().into());
+        let sl = |l: &[String]| Bencode::List(l.iter().map(|x| s(x)).collect());
+        if let Some(a) = self.announce {
+            put("announce", s(a));
+        }
+        if !self.announce_list.is_empty() {
+            put(
+                "announce-list",
+                Bencode::List(self.announce_list.iter().map(|t| sl(t)).collect()),
+            );
+        }
+        match self.url_list {
+            [] => {}
+            [one] if self.url_list_as_string => put("url-list", s(one)),
+            l => put("url-list", sl(l)),
+        }
+        if !self.httpseeds.is_empty() {
+            put("httpseeds", sl(self.httpseeds));
+        }
+        if !self.nodes.is_empty() {
+            let l = self
+                .nodes
+                .iter()
+                .map(|(h, p)| Bencode::List(vec![s(h), Bencode::Int(i64::from(*p))]))
+                .collect();
+            put("nodes", Bencode::List(l));
+        }
+        if let Some(c) = self.comment {
+            put("comment", s(c));
+        }
+        if let Some(c) = self.created_by {
+            put("created by", s(c));
+        }
+        if let Some(d) = self.creation_date {
+            put("creation date", Bencode::Int(d));
+        }
+        if let Some(e) = self.encoding {
+            put("encoding", s(e));
+        }
+        if !self.piece_layers.is_empty() {
+            let mut layers = Vec::new();
+            encode::dict_start(&mut layers);
+            for (root, layer) in self.piece_layers {
+                encode::bytes(&mut layers, root);
+                let n = layer.len() * 32;
+                layers.extend_from_slice(n.to_string().as_bytes());
+                layers.push(b':');
+                for h in layer {
+                    layers.extend_from_slice(h);
+                }
+            }
+            encode::end(&mut layers);
+            entries.insert(b"piece layers", layers);
+        }
+        let total: usize = entries.iter().map(|(k, v)| k.len() + v.len() + 8).sum();
+        let mut out = Vec::with_capacity(total + info_raw.len() + 8);
+        encode::dict_start(&mut out);
+        let mut info_written = false;
+        for (k, v) in &entries {
+            if !info_written && *k > &b"info"[..] {
+                encode::bytes(&mut out, b"info");
+                out.extend_from_slice(info_raw);
+                info_written = true;
+            }
+            if *k == &b"info"[..] {
+                continue;
+            }
+            encode::bytes(&mut out, k);
+            out.extend_from_slice(v);
+        }
+        if !info_written {
+            encode::bytes(&mut out, b"info");
+            out.extend_from_slice(info_raw);
+        }
+        encode::end(&mut out);
+        out
+    }
 }

@@ -2,8 +2,11 @@
 //!
 //! Verification works on a [`VerifyPlan`]: the piece length, the files (in torrent order, padding
 //! included) with their v2 roots, the v1 piece hashes and the v2 piece layers. Build one from a
-//! parsed torrent (`VerifyPlan::from(&metainfo)`), with the minimal reader
-//! [`VerifyPlan::from_torrent`], or by hand.
+//! parsed torrent (`VerifyPlan::from(&metainfo)`), from a file's bytes with
+//! [`VerifyPlan::from_torrent`] (the same parser), or by hand. Its paths are
+//! [`Info::disk_paths`](crate::Info::disk_paths), the paths `torrent show` lists, and
+//! [`verify`] refuses any path that is not made of plain components (no root, drive, `.` or
+//! `..`), so nothing outside the folder it is given is ever opened.
 //!
 //! v1 pieces may span files, so a bad piece marks every file it touches as bad; v2 pieces never
 //! span files, so a v2 check gives exact per-file answers. [`Check::Auto`] therefore checks v2
@@ -31,13 +34,13 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-use bip_bencode::{AccessError, Decoder, Dict};
+use bip_bencode::AccessError;
 
 use crate::create::hasher::{self, Entry, Segment};
 use crate::create::{DataSource, SourceFile};
@@ -303,184 +306,18 @@ fn invalid(msg: impl Into<String>) -> VerifyError {
 }
 
 impl VerifyPlan {
-    /// Read the fields verification needs from a .torrent file (v1, v2 or hybrid).
+    /// The plan of a .torrent file (v1, v2 or hybrid): the crate's one reader
+    /// ([`Metainfo::from_bytes`](crate::Metainfo::from_bytes)), then
+    /// [`VerifyPlan::from`]`(&metainfo)`. The paths are those `torrent show` lists
+    /// ([`Info::disk_paths`](crate::Info::disk_paths)).
     ///
     /// # Errors
     /// [`VerifyError::Malformed`] naming the faulty field.
     pub fn from_torrent(bytes: &[u8]) -> Result<Self, VerifyError> {
-        let doc = Decoder::lenient()
-            .decode(bytes)
-            .map_err(|e| invalid(format!("not bencode: {e}")))?;
-        let root = doc.root().dict()?;
-        let info = root.get_dict(b"info")?;
-        let name = info.get_str(b"name")?;
-        check_comp(name, "info.name")?;
-        let pl = info.get_int(b"piece length")?;
-        if pl <= 0 || pl.unsigned_abs() > crate::MAX_PIECE_LENGTH {
-            return Err(invalid(format!(
-                "`info.piece length`: invalid value {pl} (at most {})",
-                crate::MAX_PIECE_LENGTH
-            )));
-        }
-        let pl = pl.unsigned_abs();
-        let v1_pieces = match info.opt_bytes(b"pieces")? {
-            None => None,
-            Some(p) if p.len() % 20 == 0 => Some(
-                p.chunks(20)
-                    .map(|c| c.try_into().unwrap_or([0; 20]))
-                    .collect(),
-            ),
-            Some(p) => {
-                return Err(invalid(format!(
-                    "`info.pieces`: length {} is not a multiple of 20",
-                    p.len()
-                )))
-            }
-        };
-        // v2 file tree: path components -> (length, root).
-        let mut tree_files: Vec<TreeFile> = Vec::new();
-        if let Some(tree) = info.opt_dict(b"file tree")? {
-            walk_tree(tree, &mut Vec::new(), &mut tree_files, 0)?;
-        }
-        let mut files = Vec::new();
-        let roots: BTreeMap<Vec<String>, Option<[u8; 32]>> =
-            tree_files.iter().map(|(p, _, r)| (p.clone(), *r)).collect();
-        let single_tree = tree_files.len() == 1 && tree_files[0].0 == [name.to_owned()];
-        if let Some(list) = info.opt_list(b"files")? {
-            for (i, f) in list.iter().enumerate() {
-                let f = f.dict()?;
-                let length = f.get_int(b"length")?;
-                if length < 0 || length.unsigned_abs() > crate::MAX_FILE_SIZE {
-                    return Err(invalid(format!(
-                        "`info.files[{i}].length`: {length} is negative or above {}",
-                        crate::MAX_FILE_SIZE
-                    )));
-                }
-                let pad = f.opt_str(b"attr")?.is_some_and(|a| a.contains('p'));
-                let mut comps = Vec::new();
-                for c in f.get_list(b"path")?.iter() {
-                    let c = c.str()?;
-                    check_comp(c, "info.files.path")?;
-                    comps.push(c.to_owned());
-                }
-                if comps.is_empty() {
-                    return Err(invalid(format!("`info.files[{i}].path`: empty")));
-                }
-                let mut rel = PathBuf::from(name);
-                rel.extend(&comps);
-                files.push(PlanFile {
-                    rel_path: rel,
-                    length: length as u64,
-                    pad,
-                    pieces_root: roots.get(&comps).copied().flatten(),
-                });
-            }
-        } else if let Some(length) = info.opt_int(b"length")? {
-            if length < 0 || length.unsigned_abs() > crate::MAX_FILE_SIZE {
-                return Err(invalid(format!(
-                    "`info.length`: {length} is negative or above {}",
-                    crate::MAX_FILE_SIZE
-                )));
-            }
-            files.push(PlanFile {
-                rel_path: PathBuf::from(name),
-                length: length as u64,
-                pad: false,
-                pieces_root: roots.get(&vec![name.to_owned()]).copied().flatten(),
-            });
-        } else if !tree_files.is_empty() {
-            for (comps, length, root) in &tree_files {
-                let rel = if single_tree {
-                    PathBuf::from(name)
-                } else {
-                    let mut r = PathBuf::from(name);
-                    r.extend(comps);
-                    r
-                };
-                files.push(PlanFile {
-                    rel_path: rel,
-                    length: *length,
-                    pad: false,
-                    pieces_root: *root,
-                });
-            }
-        } else {
-            return Err(invalid("`info`: no `files`, `length` or `file tree`"));
-        }
-        let mut piece_layers = HashMap::new();
-        if let Some(layers) = root.opt_dict(b"piece layers")? {
-            for (k, v) in layers.iter() {
-                let key: [u8; 32] = k
-                    .try_into()
-                    .map_err(|_| invalid("`piece layers`: key is not 32 bytes"))?;
-                let b = v.bytes()?;
-                if b.len() % 32 != 0 {
-                    return Err(invalid("`piece layers`: value length not a multiple of 32"));
-                }
-                piece_layers.insert(
-                    key,
-                    b.chunks(32)
-                        .map(|c| c.try_into().unwrap_or([0; 32]))
-                        .collect(),
-                );
-            }
-        }
-        Ok(VerifyPlan {
-            piece_length: pl,
-            files,
-            v1_pieces,
-            piece_layers,
-        })
+        crate::Metainfo::from_bytes(bytes)
+            .map(|m| VerifyPlan::from(&m))
+            .map_err(|e| invalid(e.to_string()))
     }
-}
-
-/// A `file tree` leaf: path components, length, pieces root.
-type TreeFile = (Vec<String>, u64, Option<[u8; 32]>);
-
-fn check_comp(c: &str, field: &str) -> Result<(), VerifyError> {
-    if c.is_empty() || c == "." || c == ".." || c.contains('/') || c.contains('\\') {
-        return Err(invalid(format!("`{field}`: unsafe path component {c:?}")));
-    }
-    Ok(())
-}
-
-fn walk_tree(
-    d: Dict<'_, '_>,
-    prefix: &mut Vec<String>,
-    out: &mut Vec<TreeFile>,
-    depth: usize,
-) -> Result<(), VerifyError> {
-    if depth > 64 {
-        return Err(invalid("`info.file tree`: too deep"));
-    }
-    for (k, v) in d.iter() {
-        let v = v.dict()?;
-        if k.is_empty() {
-            let length = v.get_int(b"length")?;
-            if length < 0 || length.unsigned_abs() > crate::MAX_FILE_SIZE {
-                return Err(invalid(format!(
-                    "`info.file tree`: length {length} is negative or above {}",
-                    crate::MAX_FILE_SIZE
-                )));
-            }
-            let root = match v.opt_bytes(b"pieces root")? {
-                None => None,
-                Some(r) => Some(
-                    r.try_into()
-                        .map_err(|_| invalid("`info.file tree.pieces root`: not 32 bytes"))?,
-                ),
-            };
-            out.push((prefix.clone(), length as u64, root));
-            continue;
-        }
-        let name = std::str::from_utf8(k)
-            .map_err(|_| invalid("`info.file tree`: file name is not UTF-8"))?;
-        check_comp(name, "info.file tree")?;
-        prefix.push(name.to_owned());
-        walk_tree(v, prefix, out, depth + 1)?;
-        prefix.pop();
-    }
-    Ok(())
 }
 
 /// Check the files below `root_dir` (the download folder: it holds the torrent's name) against
@@ -557,6 +394,18 @@ pub fn verify(
                 )));
             }
         }
+    }
+    // Paths of plain components only: nothing outside `root_dir` is ever opened, whatever a
+    // hand-made plan holds (plans from a parsed torrent always pass).
+    if let Some(f) = plan
+        .files
+        .iter()
+        .find(|f| !f.pad && !crate::path::is_contained(&f.rel_path))
+    {
+        return Err(VerifyError::Plan(format!(
+            "{:?} is not a relative path of plain components",
+            f.rel_path
+        )));
     }
     let paths: Vec<PathBuf> = plan
         .files
@@ -738,18 +587,14 @@ impl From<&crate::Metainfo> for VerifyPlan {
         let files = info
             .all_files()
             .iter()
-            .map(|f| {
-                let mut rel = PathBuf::new();
-                if info.multi_file {
-                    rel.push(&info.name);
-                }
-                rel.extend(&f.path);
-                PlanFile {
-                    rel_path: rel,
-                    length: f.length,
-                    pad: f.is_padding(),
-                    pieces_root: f.pieces_root,
-                }
+            .zip(info.disk_paths())
+            // A v2-only torrent's padding is implied (never hashed); leave it out.
+            .filter(|(f, _)| info.version.has_v1() || !f.is_padding())
+            .map(|(f, rel_path)| PlanFile {
+                rel_path,
+                length: f.length,
+                pad: f.is_padding(),
+                pieces_root: f.pieces_root,
             })
             .collect();
         VerifyPlan {

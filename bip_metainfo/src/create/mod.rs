@@ -56,17 +56,8 @@ pub use crate::info::MAX_PIECE_LENGTH;
 /// would hash mostly zeros.
 pub const MAX_HYBRID_PADDING: u64 = 4 << 30;
 
-/// Torrent format to create.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Version {
-    /// BEP 3 only.
-    #[default]
-    V1,
-    /// BEP 52 only.
-    V2,
-    /// Both (BEP 52 hybrid, files padded to piece boundaries).
-    Hybrid,
-}
+/// Torrent format to create: the crate's one [`Version`](crate::Version) type (default v1).
+pub use crate::info::Version;
 
 /// Why creation failed.
 #[derive(Debug, thiserror::Error)]
@@ -107,8 +98,11 @@ pub enum CreateError {
         /// Bytes of content.
         content: u64,
     },
-    /// The source's file list is unusable (e.g. an empty path in a multi-file source, a file
-    /// name that is `.`/`..`/empty or holds `/`, or a duplicate path).
+    /// The source's file list is unusable: an empty path in a multi-file source, a duplicate
+    /// path, or a name or path that parsing would change (see
+    /// [`check_create_paths`](crate::check_create_paths): separators, control characters,
+    /// invisible marks, names over 240 bytes, `.`/`..`, padding-like names, paths deeper than
+    /// 64, paths equal ignoring case).
     #[error("invalid file list: {0}")]
     InvalidFiles(String),
     /// The cancel flag was raised.
@@ -332,32 +326,110 @@ impl TorrentBuilder {
         })
     }
 
+    /// Build in named steps: check the names, size and piece length, lay out the files (and
+    /// padding), hash, then encode the info dictionary and the torrent.
     fn build(
         &self,
         name: &str,
         src: &dyn DataSource,
         describe: &dyn Fn(usize) -> PathBuf,
     ) -> Result<Created, CreateError> {
-        check_component(name)?;
         let files = src.files();
         let single = files.len() == 1 && files[0].path.is_empty();
+        let total = self.check_files(name, &files, single)?;
+        let pl = self
+            .piece_length
+            .unwrap_or_else(|| auto_piece_length(total));
+        if !pl.is_power_of_two() || !(MIN_PIECE_LENGTH..=MAX_PIECE_LENGTH).contains(&pl) {
+            return Err(CreateError::InvalidPieceLength(pl));
+        }
+        let order = self.file_order(&files)?;
+        let layout = self.lay_out(&files, &order, single, pl, total)?;
+        let progress = self.progress.clone();
+        let spec = hasher::Spec {
+            piece_length: pl,
+            v1: self.version.has_v1(),
+            v2: self.version.has_v2(),
+            threads: self.threads,
+            fail_fast: true,
+            progress: progress.as_deref().map(|p| p as &(dyn Fn(u64, u64) + Sync)),
+            cancel: self.cancel.as_deref(),
+        };
+        let outs =
+            hasher::run(&layout.entries, &layout.segments, &spec, src).map_err(|e| match e {
+                hasher::EngineError::Cancelled => CreateError::Cancelled,
+                hasher::EngineError::Io { src, err } => CreateError::Io {
+                    path: describe(src),
+                    source: err,
+                },
+            })?;
+        let hashes = self.collect_hashes(&files, &order, &outs, pl)?;
+        let info_bytes =
+            self.encode_info(name, &files, &order, single, pl, total, &layout, &hashes);
+        let bytes = self.encode_torrent(&info_bytes, &hashes.layers);
+        let v1 = self.version.has_v1();
+        let v2 = self.version.has_v2();
+        Ok(Created {
+            bytes,
+            info_hash_v1: v1.then(|| InfoHash::from_sha1(&info_bytes)),
+            info_hash_v2: v2.then(|| InfoHashV2::from_sha256(&info_bytes)),
+            piece_length: pl,
+            num_pieces: if v1 {
+                (hashes.pieces.len() / 20) as u64
+            } else {
+                hashes.num_v2
+            },
+            total_length: total,
+        })
+    }
+
+    /// The path policy ([`check_create_paths`](crate::check_create_paths)) and the total size
+    /// (bounded, not zero).
+    fn check_files(
+        &self,
+        name: &str,
+        files: &[SourceFile],
+        single: bool,
+    ) -> Result<u64, CreateError> {
+        crate::check_create_component(name).map_err(|reason| {
+            CreateError::InvalidFiles(format!("torrent name {name:?}: {reason}"))
+        })?;
         if !single {
             if files.is_empty() {
                 return Err(CreateError::Empty);
             }
-            for f in &files {
-                if f.path.is_empty() {
-                    return Err(CreateError::InvalidFiles(
-                        "empty path in a multi-file source".into(),
-                    ));
-                }
-                for c in &f.path {
-                    check_component(c)?;
-                }
+            if files.iter().any(|f| f.path.is_empty()) {
+                return Err(CreateError::InvalidFiles(
+                    "empty path in a multi-file source".into(),
+                ));
             }
+            if files.len() > crate::MAX_FILES {
+                return Err(CreateError::InvalidFiles(format!(
+                    "more than {} files",
+                    crate::MAX_FILES
+                )));
+            }
+            let mut sorted: Vec<&[String]> = files.iter().map(|f| f.path.as_slice()).collect();
+            sorted.sort();
+            if let Some(w) = sorted.windows(2).find(|w| w[0] == w[1]) {
+                return Err(CreateError::InvalidFiles(format!(
+                    "duplicate path {}",
+                    w[0].join("/")
+                )));
+            }
+            if self.version == Version::V2 && files.len() == 1 && files[0].path.len() == 1 {
+                // BEP 52 cannot tell `{"a": file}` in a folder from a single-file torrent, and
+                // parsers read it as the latter.
+                return Err(CreateError::InvalidFiles(format!(
+                    "a v2 torrent of a folder holding only the file {:?} reads as a single-file \
+                     torrent; make the torrent of the file itself, or a hybrid one",
+                    files[0].path[0]
+                )));
+            }
+            let padded = self.version == Version::Hybrid;
+            crate::check_create_paths(files.iter().map(|f| f.path.as_slice()), padded)
+                .map_err(|r| CreateError::InvalidFiles(r.to_string()))?;
         }
-        let too_large =
-            || CreateError::TooLarge(format!("more than {} bytes in all", crate::MAX_FILE_SIZE));
         let total = files
             .iter()
             .try_fold(0u64, |t, f| t.checked_add(f.length))
@@ -366,32 +438,34 @@ impl TorrentBuilder {
         if total == 0 {
             return Err(CreateError::Empty);
         }
-        let pl = self
-            .piece_length
-            .unwrap_or_else(|| auto_piece_length(total));
-        if !pl.is_power_of_two() || !(MIN_PIECE_LENGTH..=MAX_PIECE_LENGTH).contains(&pl) {
-            return Err(CreateError::InvalidPieceLength(pl));
-        }
-        // Order.
+        Ok(total)
+    }
+
+    /// v1: by the full path's bytes (as mktorrent); v2 and hybrid: by components (the `file
+    /// tree` order).
+    fn file_order(&self, files: &[SourceFile]) -> Result<Vec<usize>, CreateError> {
         let mut order: Vec<usize> = (0..files.len()).collect();
         if self.version == Version::V1 {
             order.sort_by(|&a, &b| files[a].path.join("/").cmp(&files[b].path.join("/")));
         } else {
             order.sort_by(|&a, &b| files[a].path.cmp(&files[b].path));
         }
-        for w in order.windows(2) {
-            if files[w[0]].path == files[w[1]].path {
-                return Err(CreateError::InvalidFiles(format!(
-                    "duplicate path {}",
-                    files[w[0]].path.join("/")
-                )));
-            }
-        }
-        let v1 = self.version != Version::V2;
-        let v2 = self.version != Version::V1;
-        // Bound the work and the allocations before hashing: padding (hybrid), total size and
-        // piece counts. With `total <= MAX_FILE_SIZE` and `pad < pl` per file nothing below
-        // overflows.
+        Ok(order)
+    }
+
+    /// The piece space: files in order, hybrid padding after each file not ending on a piece
+    /// boundary, and the hashing segments. Bounds padding, size and piece counts first.
+    fn lay_out(
+        &self,
+        files: &[SourceFile],
+        order: &[usize],
+        single: bool,
+        pl: u64,
+        total: u64,
+    ) -> Result<Layout, CreateError> {
+        let v1 = self.version.has_v1();
+        let v2 = self.version.has_v2();
+        // With `total <= MAX_FILE_SIZE` and `pad < pl` per file nothing below overflows.
         let padded = |len: u64| {
             if self.version == Version::Hybrid && !single && len % pl != 0 {
                 pl - len % pl
@@ -417,34 +491,30 @@ impl TorrentBuilder {
                 crate::MAX_PIECES
             )));
         }
-        // Layout and segments.
-        let mut layout = Vec::new();
-        let mut segments = Vec::new();
+        let mut out = Layout::default();
         let mut off = 0u64;
-        // (file index, Some(pad length) for a padding entry)
-        let mut v1_files: Vec<(Option<usize>, u64)> = Vec::new();
-        for &i in &order {
+        for &i in order {
             let len = files[i].length;
-            layout.push(Entry {
+            out.entries.push(Entry {
                 start: off,
                 len,
                 src: Some(i),
             });
-            v1_files.push((Some(i), len));
+            out.v1_files.push((Some(i), len));
             let start = off;
             off += len;
             let pad = padded(len);
             if pad > 0 {
-                layout.push(Entry {
+                out.entries.push(Entry {
                     start: off,
                     len: pad,
                     src: None,
                 });
-                v1_files.push((None, pad));
+                out.v1_files.push((None, pad));
                 off += pad;
             }
             if v2 && len > 0 {
-                segments.push(Segment {
+                out.segments.push(Segment {
                     start,
                     data_len: len,
                     v1_len: if v1 { len + pad } else { len },
@@ -452,46 +522,35 @@ impl TorrentBuilder {
             }
         }
         if !v2 {
-            segments.push(Segment {
+            out.segments.push(Segment {
                 start: 0,
                 data_len: total,
                 v1_len: total,
             });
         }
-        let progress = self.progress.clone();
-        let spec = hasher::Spec {
-            piece_length: pl,
-            v1,
-            v2,
-            threads: self.threads,
-            fail_fast: true,
-            progress: progress.as_deref().map(|p| p as &(dyn Fn(u64, u64) + Sync)),
-            cancel: self.cancel.as_deref(),
-        };
-        let outs = hasher::run(&layout, &segments, &spec, src).map_err(|e| match e {
-            hasher::EngineError::Cancelled => CreateError::Cancelled,
-            hasher::EngineError::Io { src, err } => CreateError::Io {
-                path: describe(src),
-                source: err,
-            },
-        })?;
-        // v1 pieces.
-        let mut pieces = Vec::new();
-        if v1 {
-            for o in &outs {
-                for h in &o.v1 {
-                    pieces.extend_from_slice(&h.ok_or(CreateError::Cancelled)?);
+        Ok(out)
+    }
+
+    /// v1 piece hashes, v2 roots and piece layers from the hasher's output.
+    fn collect_hashes(
+        &self,
+        files: &[SourceFile],
+        order: &[usize],
+        outs: &[hasher::SegOut],
+        pl: u64,
+    ) -> Result<Hashes, CreateError> {
+        let mut h = Hashes::default();
+        if self.version.has_v1() {
+            for o in outs {
+                for p in &o.v1 {
+                    h.pieces
+                        .extend_from_slice(&p.ok_or(CreateError::Cancelled)?);
                 }
             }
         }
-        let num_v1 = (pieces.len() / 20) as u64;
-        // v2 roots.
-        let mut roots: BTreeMap<usize, [u8; 32]> = BTreeMap::new();
-        let mut layers: BTreeMap<Cow<'static, [u8]>, Bencode<'static>> = BTreeMap::new();
-        let mut num_v2 = 0;
-        if v2 {
+        if self.version.has_v2() {
             let mut seg = 0;
-            for &i in &order {
+            for &i in order {
                 if files[i].length == 0 {
                     continue;
                 }
@@ -501,18 +560,30 @@ impl TorrentBuilder {
                     .map(|h| h.ok_or(CreateError::Cancelled))
                     .collect::<Result<_, _>>()?;
                 seg += 1;
-                num_v2 += hashes.len() as u64;
+                h.num_v2 += hashes.len() as u64;
                 let root = hasher::file_root(&hashes, pl);
                 if files[i].length > pl {
-                    layers.insert(
-                        Cow::Owned(root.to_vec()),
-                        Bencode::Bytes(hashes.concat().into()),
-                    );
+                    h.layers.insert(root, hashes);
                 }
-                roots.insert(i, root);
+                h.roots.insert(i, root);
             }
         }
-        // Info dictionary.
+        Ok(h)
+    }
+
+    /// The info dictionary's bytes.
+    #[allow(clippy::too_many_arguments)]
+    fn encode_info(
+        &self,
+        name: &str,
+        files: &[SourceFile],
+        order: &[usize],
+        single: bool,
+        pl: u64,
+        total: u64,
+        layout: &Layout,
+        hashes: &Hashes,
+    ) -> Vec<u8> {
         let mut info: BTreeMap<Cow<'static, [u8]>, Bencode<'static>> = BTreeMap::new();
         let k = |s: &'static str| Cow::Borrowed(s.as_bytes());
         let s = |v: &str| Bencode::Bytes(Cow::Owned(v.as_bytes().to_vec()));
@@ -524,12 +595,16 @@ impl TorrentBuilder {
         if let Some(src) = &self.source {
             info.insert(k("source"), s(src));
         }
-        if v1 {
-            info.insert(k("pieces"), Bencode::Bytes(Cow::Owned(pieces)));
+        if self.version.has_v1() {
+            info.insert(
+                k("pieces"),
+                Bencode::Bytes(Cow::Owned(hashes.pieces.clone())),
+            );
             if single {
                 info.insert(k("length"), Bencode::Int(total as i64));
             } else {
-                let list = v1_files
+                let list = layout
+                    .v1_files
                     .iter()
                     .map(|&(i, len)| {
                         let mut m = BTreeMap::new();
@@ -553,14 +628,14 @@ impl TorrentBuilder {
                 info.insert(k("files"), Bencode::List(list));
             }
         }
-        if v2 {
+        if self.version.has_v2() {
             info.insert(k("meta version"), Bencode::Int(2));
             let mut tree = BTreeMap::new();
-            for &i in &order {
+            for &i in order {
                 let f = &files[i];
                 let mut leaf = BTreeMap::new();
                 leaf.insert(k("length"), Bencode::Int(f.length as i64));
-                if let Some(r) = roots.get(&i) {
+                if let Some(r) = hashes.roots.get(&i) {
                     leaf.insert(k("pieces root"), Bencode::Bytes(Cow::Owned(r.to_vec())));
                 }
                 let comps: Vec<&str> = if single {
@@ -568,107 +643,94 @@ impl TorrentBuilder {
                 } else {
                     f.path.iter().map(String::as_str).collect()
                 };
-                insert_tree(&mut tree, &comps, Bencode::Dict(leaf))?;
+                // Checked before hashing: no file is also a directory.
+                insert_tree(&mut tree, &comps, Bencode::Dict(leaf));
             }
             info.insert(k("file tree"), Bencode::Dict(tree));
         }
-        let info = Bencode::Dict(info);
-        let info_bytes = info.encode();
-        // Root dictionary.
-        let mut root: BTreeMap<Cow<'static, [u8]>, Bencode<'static>> = BTreeMap::new();
-        if let Some(first) = self.tiers.first().and_then(|t| t.first()) {
-            root.insert(k("announce"), s(first));
-        }
-        if self.tiers.iter().map(Vec::len).sum::<usize>() > 1 {
-            let list = self
-                .tiers
-                .iter()
-                .map(|t| Bencode::List(t.iter().map(|u| s(u)).collect()))
-                .collect();
-            root.insert(k("announce-list"), Bencode::List(list));
-        }
-        if let Some(c) = &self.comment {
-            root.insert(k("comment"), s(c));
-        }
-        if let Some(c) = &self.created_by {
-            root.insert(k("created by"), s(c));
-        }
-        if let Some(d) = self.creation_date {
-            root.insert(k("creation date"), Bencode::Int(d));
-        }
-        match self.web_seeds.as_slice() {
-            [] => {}
-            [one] => {
-                root.insert(k("url-list"), s(one));
-            }
-            many => {
-                root.insert(
-                    k("url-list"),
-                    Bencode::List(many.iter().map(|u| s(u)).collect()),
-                );
-            }
-        }
-        if !self.nodes.is_empty() {
-            let list = self
-                .nodes
-                .iter()
-                .map(|(h, p)| Bencode::List(vec![s(h), Bencode::Int(i64::from(*p))]))
-                .collect();
-            root.insert(k("nodes"), Bencode::List(list));
-        }
-        if v2 && !layers.is_empty() {
-            root.insert(k("piece layers"), Bencode::Dict(layers));
-        }
-        root.insert(k("info"), info);
-        let bytes = Bencode::Dict(root).encode();
-        Ok(Created {
-            bytes,
-            info_hash_v1: v1.then(|| InfoHash::from_sha1(&info_bytes)),
-            info_hash_v2: v2.then(|| InfoHashV2::from_sha256(&info_bytes)),
-            piece_length: pl,
-            num_pieces: if v1 { num_v1 } else { num_v2 },
-            total_length: total,
-        })
+        Bencode::Dict(info).encode()
     }
+
+    /// The torrent around `info`, through the crate's one top-level encoder.
+    fn encode_torrent(&self, info: &[u8], layers: &BTreeMap<[u8; 32], Vec<[u8; 32]>>) -> Vec<u8> {
+        let tracker_count: usize = self.tiers.iter().map(Vec::len).sum();
+        let no_unknown = BTreeMap::new();
+        let no_layers = BTreeMap::new();
+        crate::metainfo::TopLevel {
+            announce: self
+                .tiers
+                .first()
+                .and_then(|t| t.first())
+                .map(String::as_str),
+            announce_list: if tracker_count > 1 { &self.tiers } else { &[] },
+            url_list: &self.web_seeds,
+            url_list_as_string: true,
+            httpseeds: &[],
+            nodes: &self.nodes,
+            comment: self.comment.as_deref(),
+            created_by: self.created_by.as_deref(),
+            creation_date: self.creation_date,
+            encoding: None,
+            piece_layers: if self.version.has_v2() {
+                layers
+            } else {
+                &no_layers
+            },
+            unknown: &no_unknown,
+        }
+        .encode(info)
+    }
+}
+
+fn too_large() -> CreateError {
+    CreateError::TooLarge(format!("more than {} bytes in all", crate::MAX_FILE_SIZE))
+}
+
+/// The piece space of a torrent being created.
+#[derive(Default)]
+struct Layout {
+    /// Files and padding in piece-space order.
+    entries: Vec<Entry>,
+    /// What the hasher hashes (one per v2 file, or the whole space for v1).
+    segments: Vec<Segment>,
+    /// The v1 `files` list: (source file, or None for padding; length).
+    v1_files: Vec<(Option<usize>, u64)>,
+}
+
+/// The hashes of a torrent being created.
+#[derive(Default)]
+struct Hashes {
+    /// v1 piece hashes, concatenated.
+    pieces: Vec<u8>,
+    /// v2 root of each source file with data.
+    roots: BTreeMap<usize, [u8; 32]>,
+    /// v2 piece layers of files longer than a piece, by root.
+    layers: BTreeMap<[u8; 32], Vec<[u8; 32]>>,
+    /// v2 pieces in all.
+    num_v2: u64,
 }
 
 fn insert_tree(
     tree: &mut BTreeMap<Cow<'static, [u8]>, Bencode<'static>>,
     comps: &[&str],
     leaf: Bencode<'static>,
-) -> Result<(), CreateError> {
+) {
     let Some((first, rest)) = comps.split_first() else {
-        return Err(CreateError::InvalidFiles("empty path".into()));
+        return;
     };
     let key = Cow::Owned(first.as_bytes().to_vec());
     if rest.is_empty() {
         let mut m = BTreeMap::new();
         m.insert(Cow::Borrowed(&b""[..]), leaf);
-        if tree.insert(key, Bencode::Dict(m)).is_some() {
-            return Err(CreateError::InvalidFiles(format!(
-                "{first} is both a file and a directory"
-            )));
-        }
-        return Ok(());
+        tree.insert(key, Bencode::Dict(m));
+        return;
     }
     let sub = tree
         .entry(key)
         .or_insert_with(|| Bencode::Dict(BTreeMap::new()));
-    match sub.as_dict_mut() {
-        Some(d) if !d.contains_key(&b""[..]) => insert_tree(d, rest, leaf),
-        _ => Err(CreateError::InvalidFiles(format!(
-            "{first} is both a file and a directory"
-        ))),
+    if let Some(d) = sub.as_dict_mut() {
+        insert_tree(d, rest, leaf);
     }
-}
-
-fn check_component(c: &str) -> Result<(), CreateError> {
-    if c.is_empty() || c == "." || c == ".." || c.contains('/') || c.contains('\0') {
-        return Err(CreateError::InvalidFiles(format!(
-            "bad file name component {c:?}"
-        )));
-    }
-    Ok(())
 }
 
 fn now() -> i64 {
