@@ -21,6 +21,10 @@ pub const MAX_VERSION_LEN: usize = 32;
 pub const MAX_VALUES: usize = 256;
 /// Deepest bencode nesting accepted in a KRPC datagram.
 pub const MAX_DEPTH: usize = 16;
+/// Longest BEP 44 salt accepted.
+pub const MAX_SALT_LEN: usize = 64;
+/// Longest BEP 44 value (`v`, bencoded) accepted on the wire (stores refuse more than 1,000).
+pub const MAX_VALUE_WIRE_LEN: usize = 1500;
 
 /// A KRPC error code (BEP 5, BEP 44); unknown codes survive a round trip.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -145,6 +149,39 @@ pub enum Method<'a> {
         /// `seed = 1` (BEP 33).
         seed: bool,
     },
+    /// `get` (BEP 44): an item's value and, as with get_peers, a token and close nodes.
+    Get {
+        /// `target`: the item's target.
+        target: NodeId,
+        /// `seq`: only return a mutable item's value if its `seq` is greater.
+        seq: Option<i64>,
+        /// `want` (BEP 32).
+        want: Want,
+    },
+    /// `put` (BEP 44): store an immutable item (only `v`) or a mutable one (`k`, `sig`, `seq`).
+    Put {
+        /// `token` from an earlier `get` answer.
+        token: &'a [u8],
+        /// `v`: the raw bencoded value (as received; not checked to be canonical here).
+        value: &'a [u8],
+        /// `k`: the public key (mutable items).
+        key: Option<&'a [u8; 32]>,
+        /// `sig`: the signature (mutable items).
+        signature: Option<&'a [u8; 64]>,
+        /// `seq` (mutable items).
+        seq: Option<i64>,
+        /// `salt` (mutable items; at most [`MAX_SALT_LEN`] bytes).
+        salt: Option<&'a [u8]>,
+        /// `cas`: store only if the stored `seq` equals this.
+        cas: Option<i64>,
+    },
+    /// `sample_infohashes` (BEP 51): a sample of the stored info hashes and close nodes.
+    SampleInfohashes {
+        /// `target`: for the nodes in the answer.
+        target: NodeId,
+        /// `want` (BEP 32).
+        want: Want,
+    },
     /// Any other method. `target` is its `target` or `info_hash` argument, if it had one (such
     /// queries are answered like `find_node`; the rest with error 204).
     Unknown {
@@ -165,6 +202,9 @@ impl Method<'_> {
             Method::FindNode { .. } => b"find_node",
             Method::GetPeers { .. } => b"get_peers",
             Method::AnnouncePeer { .. } => b"announce_peer",
+            Method::Get { .. } => b"get",
+            Method::Put { .. } => b"put",
+            Method::SampleInfohashes { .. } => b"sample_infohashes",
             Method::Unknown { name, .. } => name,
         }
     }
@@ -234,6 +274,24 @@ pub struct Response<'a> {
     pub token: Option<&'a [u8]>,
     /// `values` (get_peers answers).
     pub values: Option<Values<'a>>,
+    /// `v` (BEP 44 `get` answers): the raw bencoded value.
+    pub value: Option<&'a [u8]>,
+    /// `k` (BEP 44 mutable items): the public key.
+    pub key: Option<&'a [u8; 32]>,
+    /// `sig` (BEP 44 mutable items): the signature.
+    pub signature: Option<&'a [u8; 64]>,
+    /// `seq` (BEP 44 mutable items).
+    pub seq: Option<i64>,
+    /// `samples` (BEP 51): concatenated 20-byte info hashes (a multiple of 20, checked).
+    pub samples: Option<&'a [u8]>,
+    /// `num` (BEP 51): info hashes the responder stores.
+    pub num: Option<i64>,
+    /// `interval` (BEP 51): seconds until the sample changes.
+    pub interval: Option<i64>,
+    /// `BFsd` (BEP 33): Bloom filter of the seeds (256 bytes, checked).
+    pub bf_seeds: Option<&'a [u8; 256]>,
+    /// `BFpe` (BEP 33): Bloom filter of the other peers (256 bytes, checked).
+    pub bf_peers: Option<&'a [u8; 256]>,
 }
 
 impl<'a> Response<'a> {
@@ -245,6 +303,15 @@ impl<'a> Response<'a> {
             nodes6: None,
             token: None,
             values: None,
+            value: None,
+            key: None,
+            signature: None,
+            seq: None,
+            samples: None,
+            num: None,
+            interval: None,
+            bf_seeds: None,
+            bf_peers: None,
         }
     }
 }
@@ -337,6 +404,12 @@ fn want_of(v: Option<Val<'_, '_>>) -> Result<Want, DecodeError> {
     Ok(want)
 }
 
+/// An optional integer.
+fn int_of(v: Option<Val<'_, '_>>, field: &'static str) -> Result<Option<i64>, DecodeError> {
+    v.map(|v| v.as_int().ok_or(DecodeError::Invalid(field)))
+        .transpose()
+}
+
 /// A compact address of 6 or 18 bytes.
 fn addr_of(v: Val<'_, '_>, field: &'static str) -> Result<SocketAddr, DecodeError> {
     v.as_bytes()
@@ -366,6 +439,12 @@ struct Args<'a, 'd> {
     implied_port: Option<Val<'a, 'd>>,
     token: Option<Val<'a, 'd>>,
     seed: Option<Val<'a, 'd>>,
+    v: Option<Val<'a, 'd>>,
+    k: Option<Val<'a, 'd>>,
+    sig: Option<Val<'a, 'd>>,
+    seq: Option<Val<'a, 'd>>,
+    salt: Option<Val<'a, 'd>>,
+    cas: Option<Val<'a, 'd>>,
 }
 
 fn decode_query<'a>(name: &'a [u8], a: Val<'a, '_>) -> Result<Query<'a>, DecodeError> {
@@ -383,6 +462,12 @@ fn decode_query<'a>(name: &'a [u8], a: Val<'a, '_>) -> Result<Query<'a>, DecodeE
             b"implied_port" => &mut args.implied_port,
             b"token" => &mut args.token,
             b"seed" => &mut args.seed,
+            b"v" => &mut args.v,
+            b"k" => &mut args.k,
+            b"sig" => &mut args.sig,
+            b"seq" => &mut args.seq,
+            b"salt" => &mut args.salt,
+            b"cas" => &mut args.cas,
             _ => continue,
         };
         first(slot, v);
@@ -433,6 +518,61 @@ fn decode_query<'a>(name: &'a [u8], a: Val<'a, '_>) -> Result<Query<'a>, DecodeE
                 seed: flag_of(args.seed, "a.seed")?,
             }
         }
+        b"get" => Method::Get {
+            target: NodeId::new(id_of(
+                args.target.ok_or(DecodeError::Missing("a.target"))?,
+                "a.target",
+            )?),
+            seq: int_of(args.seq, "a.seq")?,
+            want: want_of(args.want)?,
+        },
+        b"sample_infohashes" => Method::SampleInfohashes {
+            target: NodeId::new(id_of(
+                args.target.ok_or(DecodeError::Missing("a.target"))?,
+                "a.target",
+            )?),
+            want: want_of(args.want)?,
+        },
+        b"put" => {
+            let token = bytes_of(
+                args.token.ok_or(DecodeError::Missing("a.token"))?,
+                MAX_TOKEN_LEN,
+                "a.token",
+            )?;
+            let value = args.v.ok_or(DecodeError::Missing("a.v"))?.raw();
+            if value.len() > MAX_VALUE_WIRE_LEN {
+                return Err(DecodeError::Invalid("a.v"));
+            }
+            let key = args
+                .k
+                .map(|v| {
+                    v.as_bytes()
+                        .and_then(|b| b.try_into().ok())
+                        .ok_or(DecodeError::Invalid("a.k"))
+                })
+                .transpose()?;
+            let signature = args
+                .sig
+                .map(|v| {
+                    v.as_bytes()
+                        .and_then(|b| b.try_into().ok())
+                        .ok_or(DecodeError::Invalid("a.sig"))
+                })
+                .transpose()?;
+            let salt = args
+                .salt
+                .map(|v| v.as_bytes().ok_or(DecodeError::Invalid("a.salt")))
+                .transpose()?;
+            Method::Put {
+                token,
+                value,
+                key,
+                signature,
+                seq: int_of(args.seq, "a.seq")?,
+                salt,
+                cas: int_of(args.cas, "a.cas")?,
+            }
+        }
         _ => {
             // Answered like find_node when it names a target (BEP 5 leaves room for
             // extensions such as BEP 44 `get`, BEP 51 `sample_infohashes`).
@@ -475,6 +615,8 @@ fn values_of<'a>(v: Val<'a, '_>) -> Result<Values<'a>, DecodeError> {
 fn decode_response<'a>(r: Val<'a, '_>) -> Result<Response<'a>, DecodeError> {
     let dict = r.as_dict().ok_or(DecodeError::Invalid("r"))?;
     let (mut id, mut nodes, mut nodes6, mut token, mut values) = (None, None, None, None, None);
+    let (mut value, mut key, mut sig, mut seq, mut samples) = (None, None, None, None, None);
+    let (mut num, mut interval, mut bfsd, mut bfpe) = (None, None, None, None);
     for (k, v) in dict.iter() {
         let slot = match k {
             b"id" => &mut id,
@@ -482,6 +624,15 @@ fn decode_response<'a>(r: Val<'a, '_>) -> Result<Response<'a>, DecodeError> {
             b"nodes6" => &mut nodes6,
             b"token" => &mut token,
             b"values" => &mut values,
+            b"v" => &mut value,
+            b"k" => &mut key,
+            b"sig" => &mut sig,
+            b"seq" => &mut seq,
+            b"samples" => &mut samples,
+            b"num" => &mut num,
+            b"interval" => &mut interval,
+            b"BFsd" => &mut bfsd,
+            b"BFpe" => &mut bfpe,
             _ => continue,
         };
         first(slot, v);
@@ -503,12 +654,59 @@ fn decode_response<'a>(r: Val<'a, '_>) -> Result<Response<'a>, DecodeError> {
         .map(|v| bytes_of(v, MAX_TOKEN_LEN, "r.token"))
         .transpose()?;
     let values = values.map(values_of).transpose()?;
+    let value = value
+        .map(|v| {
+            let raw = v.raw();
+            if raw.len() > MAX_VALUE_WIRE_LEN {
+                Err(DecodeError::Invalid("r.v"))
+            } else {
+                Ok(raw)
+            }
+        })
+        .transpose()?;
+    let key = key
+        .map(|v| {
+            v.as_bytes()
+                .and_then(|b| b.try_into().ok())
+                .ok_or(DecodeError::Invalid("r.k"))
+        })
+        .transpose()?;
+    let signature = sig
+        .map(|v| {
+            v.as_bytes()
+                .and_then(|b| b.try_into().ok())
+                .ok_or(DecodeError::Invalid("r.sig"))
+        })
+        .transpose()?;
+    let samples = samples
+        .map(|v| match v.as_bytes() {
+            Some(b) if b.len() % ID_LEN == 0 => Ok(b),
+            _ => Err(DecodeError::Invalid("r.samples")),
+        })
+        .transpose()?;
+    let bf = |v: Option<Val<'a, '_>>, field| {
+        v.map(|v| {
+            v.as_bytes()
+                .and_then(|b| b.try_into().ok())
+                .ok_or(DecodeError::Invalid(field))
+        })
+        .transpose()
+    };
     Ok(Response {
         id,
         nodes,
         nodes6,
         token,
         values,
+        value,
+        key,
+        signature,
+        seq: int_of(seq, "r.seq")?,
+        samples,
+        num: int_of(num, "r.num")?,
+        interval: int_of(interval, "r.interval")?,
+        bf_seeds: bf(bfsd, "r.BFsd")?,
+        bf_peers: bf(bfpe, "r.BFpe")?,
     })
 }
 
@@ -651,6 +849,10 @@ impl<'a> Message<'a> {
     /// A cheap upper-bound guess of the encoded size, to reserve once.
     fn encoded_len_hint(&self) -> usize {
         let body = match &self.body {
+            Body::Query(Query {
+                method: Method::Put { value, salt, .. },
+                ..
+            }) => 300 + value.len() + salt.map_or(0, <[u8]>::len),
             Body::Query(_) => 160,
             Body::Response(r) => {
                 let values = match r.values {
@@ -661,6 +863,11 @@ impl<'a> Message<'a> {
                 64 + r.nodes.map_or(0, |n| n.len() + 12)
                     + r.nodes6.map_or(0, |n| n.len() + 13)
                     + r.token.map_or(0, |t| t.len() + 12)
+                    + r.value.map_or(0, |v| v.len() + 4)
+                    + r.samples.map_or(0, |s| s.len() + 16)
+                    + r.bf_seeds.map_or(0, |_| 270)
+                    + r.bf_peers.map_or(0, |_| 270)
+                    + 200
                     + values
             }
             Body::Error(e) => 24 + e.message.len(),
@@ -703,9 +910,57 @@ fn encode_flag(key: &[u8], set: bool, out: &mut Vec<u8>) {
 /// token, want).
 fn encode_args(query: &Query<'_>, out: &mut Vec<u8>) {
     be::dict_start(out);
+    if let Method::Put { cas: Some(cas), .. } = &query.method {
+        be::bytes(out, b"cas");
+        be::int(out, *cas);
+    }
     be::bytes(out, b"id");
     be::bytes(out, query.id.as_bytes());
     match &query.method {
+        Method::Get { target, seq, want } => {
+            if let Some(seq) = seq {
+                be::bytes(out, b"seq");
+                be::int(out, *seq);
+            }
+            be::bytes(out, b"target");
+            be::bytes(out, target.as_bytes());
+            encode_want(*want, out);
+        }
+        Method::SampleInfohashes { target, want } => {
+            be::bytes(out, b"target");
+            be::bytes(out, target.as_bytes());
+            encode_want(*want, out);
+        }
+        Method::Put {
+            token,
+            value,
+            key,
+            signature,
+            seq,
+            salt,
+            ..
+        } => {
+            if let Some(k) = key {
+                be::bytes(out, b"k");
+                be::bytes(out, &k[..]);
+            }
+            if let Some(salt) = salt {
+                be::bytes(out, b"salt");
+                be::bytes(out, salt);
+            }
+            if let Some(seq) = seq {
+                be::bytes(out, b"seq");
+                be::int(out, *seq);
+            }
+            if let Some(sig) = signature {
+                be::bytes(out, b"sig");
+                be::bytes(out, &sig[..]);
+            }
+            be::bytes(out, b"token");
+            be::bytes(out, token);
+            be::bytes(out, b"v");
+            out.extend_from_slice(value);
+        }
         Method::Ping => {}
         Method::FindNode { target, want } => {
             be::bytes(out, b"target");
@@ -751,11 +1006,28 @@ fn encode_args(query: &Query<'_>, out: &mut Vec<u8>) {
     be::end(out);
 }
 
-/// `r`: keys in byte order (id, nodes, nodes6, token, values).
+/// `r`: keys in byte order (BFpe, BFsd, id, interval, k, nodes, nodes6, num, samples, seq,
+/// sig, token, v, values).
 fn encode_response(resp: &Response<'_>, out: &mut Vec<u8>) {
     be::dict_start(out);
+    if let Some(bf) = resp.bf_peers {
+        be::bytes(out, b"BFpe");
+        be::bytes(out, &bf[..]);
+    }
+    if let Some(bf) = resp.bf_seeds {
+        be::bytes(out, b"BFsd");
+        be::bytes(out, &bf[..]);
+    }
     be::bytes(out, b"id");
     be::bytes(out, resp.id.as_bytes());
+    if let Some(i) = resp.interval {
+        be::bytes(out, b"interval");
+        be::int(out, i);
+    }
+    if let Some(k) = resp.key {
+        be::bytes(out, b"k");
+        be::bytes(out, &k[..]);
+    }
     if let Some(nodes) = resp.nodes {
         be::bytes(out, b"nodes");
         be::bytes(out, nodes);
@@ -764,9 +1036,29 @@ fn encode_response(resp: &Response<'_>, out: &mut Vec<u8>) {
         be::bytes(out, b"nodes6");
         be::bytes(out, nodes6);
     }
+    if let Some(n) = resp.num {
+        be::bytes(out, b"num");
+        be::int(out, n);
+    }
+    if let Some(s) = resp.samples {
+        be::bytes(out, b"samples");
+        be::bytes(out, s);
+    }
+    if let Some(seq) = resp.seq {
+        be::bytes(out, b"seq");
+        be::int(out, seq);
+    }
+    if let Some(sig) = resp.signature {
+        be::bytes(out, b"sig");
+        be::bytes(out, &sig[..]);
+    }
     if let Some(token) = resp.token {
         be::bytes(out, b"token");
         be::bytes(out, token);
+    }
+    if let Some(v) = resp.value {
+        be::bytes(out, b"v");
+        out.extend_from_slice(v);
     }
     match resp.values {
         None => {}
@@ -1018,32 +1310,31 @@ mod tests {
 
     #[test]
     fn unknown_methods() {
-        let m = b"d1:ad2:id20:abcdefghij01234567899:info_hash20:mnopqrstuvwxyz123456e1:q3:get1:t2:aa1:y1:qe";
+        let m = b"d1:ad2:id20:abcdefghij01234567899:info_hash20:mnopqrstuvwxyz123456e1:q4:vote1:t2:aa1:y1:qe";
         let m = Message::decode(m).unwrap();
         assert_eq!(
             m.body,
             query(Method::Unknown {
-                name: b"get",
+                name: b"vote",
                 target: Some(NodeId::new(*T)),
                 want: Want::default()
             })
             .body
         );
         // target wins over info_hash; a wrong-length target is no target, not an error.
-        let m =
-            b"d1:ad2:id20:abcdefghij01234567896:target3:abce1:q17:sample_infohashes1:t2:aa1:y1:qe";
+        let m = b"d1:ad2:id20:abcdefghij01234567896:target3:abce1:q10:frobnicate1:t2:aa1:y1:qe";
         let Body::Query(q) = Message::decode(m).unwrap().body else {
             panic!()
         };
         assert_eq!(
             q.method,
             Method::Unknown {
-                name: b"sample_infohashes",
+                name: b"frobnicate",
                 target: None,
                 want: Want::default()
             }
         );
-        assert_eq!(q.method.name(), b"sample_infohashes");
+        assert_eq!(q.method.name(), b"frobnicate");
     }
 
     #[test]

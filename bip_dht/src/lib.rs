@@ -14,6 +14,9 @@
 
 #![forbid(unsafe_code)]
 
+pub mod bloom;
+pub mod item;
+pub mod items;
 pub mod krpc;
 pub mod node;
 pub mod ratelimit;

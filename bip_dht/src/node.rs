@@ -59,6 +59,9 @@ use bip_util::core::{core_rng, ip_key_bytes, CoreRng, Transmit, WindowedMac};
 use bip_util::{CompactNode, Distance, InfoHash, NodeId};
 use rand::Rng;
 
+use crate::bloom::BloomFilter;
+use crate::item::{check_value, Item, ItemError, MutableItem};
+use crate::items::{ItemStore, ItemStoreConfig, PutError};
 use crate::krpc::{Body, ErrorCode, ErrorMessage, Message, Method, Query, Response, Values, Want};
 use crate::ratelimit::{RateLimitConfig, RateLimiter, Verdict};
 use crate::security::{generate_node_id, is_exempt, is_valid_node_id, IpVoter};
@@ -74,6 +77,14 @@ pub const MAX_CANDIDATES: usize = 64;
 pub const MAX_LOOKUP_PEERS: usize = 4096;
 /// Most peers in one `get_peers` answer (libtorrent's default too).
 pub const MAX_PEERS_REPLY: usize = 100;
+/// Most info hashes in a `sample_infohashes` answer (BEP 51; libtorrent's default too).
+pub const MAX_SAMPLES: usize = 20;
+/// Queries a sampling crawl keeps in flight at most (each also needs the outgoing query budget).
+pub const CRAWL_BRANCHING: usize = 16;
+/// Nodes a sampling crawl keeps queued to visit, at most.
+pub const MAX_CRAWL_QUEUE: usize = 4096;
+/// Distinct info hashes a sampling crawl reports, at most (then it ends).
+pub const MAX_CRAWL_HASHES: usize = 1 << 20;
 /// Our client version (`v`): "BP" and version 0.1.
 pub const VERSION: [u8; 4] = *b"BP\x00\x01";
 
@@ -105,6 +116,12 @@ pub struct Config {
     pub table: TableConfig,
     /// Peer store limits.
     pub store: StoreConfig,
+    /// BEP 44 item store limits.
+    pub items: ItemStoreConfig,
+    /// BEP 51: our sample of stored info hashes is recomputed at most this often (and sooner
+    /// only while it is smaller than it could be); sent as `interval` (default 6 hours, the
+    /// BEP's maximum and libtorrent's default).
+    pub sample_interval: Duration,
     /// Inbound per-address query limits.
     pub rate_limit: RateLimitConfig,
     /// Queries of ours awaiting an answer, at most (default 1,024).
@@ -149,6 +166,8 @@ impl Default for Config {
             read_only: false,
             table: TableConfig::default(),
             store: StoreConfig::default(),
+            items: ItemStoreConfig::default(),
+            sample_interval: Duration::from_secs(6 * 60 * 60),
             rate_limit: RateLimitConfig::default(),
             max_in_flight: 1024,
             max_queries_per_sec: 1000,
@@ -177,7 +196,7 @@ pub struct LookupSummary {
     pub replies: usize,
     /// Queries sent (including announces).
     pub queries: usize,
-    /// For announces: nodes that accepted our announce_peer.
+    /// For announces and puts: nodes that accepted our announce_peer or put.
     pub announced: Option<usize>,
     /// From start to completion.
     pub elapsed: Duration,
@@ -212,6 +231,41 @@ pub enum Event {
     ExternalAddress(IpAddr),
     /// Our node id changed to match our external address (BEP 42).
     NodeIdChanged(NodeId),
+    /// A get lookup found its item (verified). An immutable item is reported as soon as it is
+    /// found and the lookup ends; a mutable one when the lookup ends, with the highest `seq`
+    /// seen. No event when nothing was found.
+    Item {
+        /// The lookup.
+        lookup: LookupId,
+        /// The item.
+        item: Item,
+    },
+    /// A sampling crawl ([`Node::sample_infohashes`]) met a new info hash.
+    Sample {
+        /// The crawl.
+        lookup: LookupId,
+        /// The info hash.
+        info_hash: InfoHash,
+        /// The node whose sample held it.
+        from: SocketAddr,
+    },
+    /// A scrape lookup ([`Node::scrape`]) finished: BEP 33 estimates of the swarm, from the
+    /// union of the Bloom filters of the nodes that answered (reported before `LookupDone`).
+    Scrape {
+        /// The lookup.
+        lookup: LookupId,
+        /// The hash.
+        info_hash: InfoHash,
+        /// Estimated seeds.
+        seeds: usize,
+        /// Estimated other peers.
+        peers: usize,
+    },
+    /// Another node stored a BEP 44 item with us.
+    ItemStored {
+        /// The item's target.
+        target: NodeId,
+    },
     /// Another node announced a peer to us (it is in our store).
     PeerAnnounced {
         /// The hash.
@@ -245,6 +299,8 @@ pub struct Stats {
     pub blocked: usize,
     /// Info hashes in the peer store.
     pub stored_hashes: usize,
+    /// BEP 44 items stored.
+    pub stored_items: usize,
     /// Peers in the peer store.
     pub stored_peers: usize,
     /// Lookups running.
@@ -267,6 +323,12 @@ pub enum CommandError {
     /// No address family is enabled.
     #[error("no address family enabled")]
     NoFamily,
+    /// The item to put is not valid (value, salt or signature).
+    #[error("invalid item: {0}")]
+    InvalidItem(ItemError),
+    /// The salt is longer than 64 bytes.
+    #[error("salt longer than 64 bytes")]
+    SaltTooBig,
 }
 
 // ---- internal state ----------------------------------------------------------------------
@@ -290,6 +352,51 @@ enum LookupKind {
     FindNode,
     GetPeers,
     Announce { port: Option<u16>, seed: bool },
+    GetItem,
+    PutItem,
+    Scrape,
+    Sample,
+}
+
+impl LookupKind {
+    /// Whether `values` in answers are peers to report.
+    fn wants_peers(self) -> bool {
+        matches!(self, LookupKind::GetPeers | LookupKind::Announce { .. })
+    }
+}
+
+/// What a lookup beyond get_peers/find_node carries (boxed in [`Lookup`]).
+#[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
+enum LookupData {
+    /// A get: the salt (mutable items), and the best item so far.
+    Get {
+        mutable: Option<([u8; 32], Vec<u8>)>,
+        best: Option<Item>,
+    },
+    /// A put: the item and `cas`.
+    Put { item: Item, cas: Option<i64> },
+    /// A scrape: the union of the filters, and addresses from legacy `values`.
+    Scrape {
+        seeds: BloomFilter,
+        peers: BloomFilter,
+        legacy: Vec<IpAddr>,
+    },
+    /// A sampling crawl.
+    Crawl(Crawl),
+}
+
+#[derive(Debug, Default)]
+struct Crawl {
+    queue: VecDeque<(SocketAddr, Option<NodeId>)>,
+    seen: HashSet<SocketAddr>,
+    /// In flight and not yet slow.
+    active: HashSet<SocketAddr>,
+    /// In flight, slow or not.
+    pending: usize,
+    hashes: HashSet<InfoHash>,
+    max_nodes: usize,
+    queried: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -408,8 +515,10 @@ struct Lookup {
     peers: HashSet<SocketAddr>,
     replies: usize,
     queries: usize,
-    /// Announce phase: answers still awaited, and acceptances.
+    /// Announce (or put) phase: answers still awaited, and acceptances.
     announcing: Option<(usize, usize)>,
+    /// Get, put, scrape and crawl state.
+    data: Option<Box<LookupData>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -459,6 +568,18 @@ impl PartialOrd for TimerEntry {
     }
 }
 
+/// What an answer carries beyond the nodes.
+#[derive(Default)]
+struct Extra<'d> {
+    token: Option<&'d [u8]>,
+    peers: &'d [SocketAddr],
+    bloom: Option<(&'d BloomFilter, &'d BloomFilter)>,
+    /// The item, and whether to include a mutable item's value.
+    item: Option<(&'d Item, bool)>,
+    /// Samples, `num`, `interval`.
+    samples: Option<(&'d [u8], i64, i64)>,
+}
+
 /// A Mainline DHT node, sans IO. See the [module docs](self).
 pub struct Node {
     config: Config,
@@ -466,6 +587,10 @@ pub struct Node {
     rng: CoreRng,
     tables: [Option<RoutingTable>; 2],
     store: PeerStore,
+    items: ItemStore,
+    /// BEP 51: our current sample and when it was drawn.
+    samples: Vec<InfoHash>,
+    samples_at: Option<Instant>,
     /// Created at the first input (its windows count from then).
     tokens: Option<WindowedMac>,
     last_now: Option<Instant>,
@@ -528,6 +653,9 @@ impl Node {
         let routers = config.routers.iter().copied().collect();
         Node {
             store: PeerStore::new(config.store),
+            items: ItemStore::new(config.items),
+            samples: Vec::new(),
+            samples_at: None,
             limiter: RateLimiter::new(config.rate_limit),
             voters: [IpVoter::new(config.ip_votes), IpVoter::new(config.ip_votes)],
             config,
@@ -581,6 +709,7 @@ impl Node {
         s.nodes_v6 = self.tables[1].as_ref().map_or(0, |t| t.len());
         s.stored_hashes = self.store.hashes();
         s.stored_peers = self.store.peers();
+        s.stored_items = self.items.len();
         s.lookups = self.lookups.len();
         s.in_flight = self.txs.len();
         s.blocked = self.last_now.map_or(0, |now| self.limiter.blocked(now));
@@ -705,6 +834,100 @@ impl Node {
     /// Find the nodes closest to `target` (reports only [`Event::LookupDone`]).
     pub fn find_node(&mut self, now: Instant, target: NodeId) -> Result<LookupId, CommandError> {
         self.start_lookup(now, LookupKind::FindNode, target, false)
+    }
+
+    /// Look up the BEP 44 immutable item stored under `target` (the SHA-1 of its bencoded
+    /// value): an [`Event::Item`] as soon as a node returns a value that hashes to `target`,
+    /// then [`Event::LookupDone`]. A token is collected from every node, as for `put`.
+    pub fn get_immutable(
+        &mut self,
+        now: Instant,
+        target: NodeId,
+    ) -> Result<LookupId, CommandError> {
+        let data = LookupData::Get {
+            mutable: None,
+            best: None,
+        };
+        self.start_lookup_data(now, LookupKind::GetItem, target, false, Some(data))
+    }
+
+    /// Look up the BEP 44 mutable item of public key `key` and `salt` (empty: none): the
+    /// lookup converges on the closest nodes and reports the item with the highest `seq` whose
+    /// signature verifies ([`Event::Item`], only if one was found), then
+    /// [`Event::LookupDone`].
+    pub fn get_mutable(
+        &mut self,
+        now: Instant,
+        key: [u8; 32],
+        salt: &[u8],
+    ) -> Result<LookupId, CommandError> {
+        if salt.len() > crate::item::MAX_SALT_LEN {
+            return Err(CommandError::SaltTooBig);
+        }
+        let target = crate::item::mutable_target(&key, salt);
+        let data = LookupData::Get {
+            mutable: Some((key, salt.to_vec())),
+            best: None,
+        };
+        self.start_lookup_data(now, LookupKind::GetItem, target, false, Some(data))
+    }
+
+    /// Store a BEP 44 item (verified first) at the K closest nodes to its target: a `get`
+    /// lookup collects their tokens, then each gets a `put` (with `cas` for a mutable item, if
+    /// given). [`LookupSummary::announced`] says how many accepted. We keep a copy too.
+    pub fn put(
+        &mut self,
+        now: Instant,
+        item: Item,
+        cas: Option<i64>,
+    ) -> Result<LookupId, CommandError> {
+        item.verify().map_err(CommandError::InvalidItem)?;
+        let target = item.target();
+        let _ = self.items.put(now, item.clone(), None);
+        let data = LookupData::Put { item, cas };
+        self.start_lookup_data(now, LookupKind::PutItem, target, false, Some(data))
+    }
+
+    /// A BEP 33 scrape of `info_hash`: a get_peers lookup with `scrape=1` that merges the
+    /// Bloom filters of the nodes that answer, then [`Event::Scrape`] with the estimates and
+    /// [`Event::LookupDone`].
+    pub fn scrape(&mut self, now: Instant, info_hash: InfoHash) -> Result<LookupId, CommandError> {
+        let data = LookupData::Scrape {
+            seeds: BloomFilter::new(),
+            peers: BloomFilter::new(),
+            legacy: Vec::new(),
+        };
+        self.start_lookup_data(
+            now,
+            LookupKind::Scrape,
+            NodeId::from(info_hash),
+            false,
+            Some(data),
+        )
+    }
+
+    /// A BEP 51 crawl: `sample_infohashes` to every node met (starting from the routing
+    /// table, then the nodes each answer names, each with a random target so the walk spreads
+    /// over the keyspace), at most `max_nodes` of them, [`CRAWL_BRANCHING`] in flight and
+    /// within the outgoing query cap ([`Config::max_queries_per_sec`]). Each distinct info hash
+    /// is reported once ([`Event::Sample`], with the node it came from); then
+    /// [`Event::LookupDone`], whose `peers` counts the distinct info hashes.
+    pub fn sample_infohashes(
+        &mut self,
+        now: Instant,
+        max_nodes: usize,
+    ) -> Result<LookupId, CommandError> {
+        let data = LookupData::Crawl(Crawl {
+            max_nodes,
+            ..Crawl::default()
+        });
+        let target = self.id;
+        self.start_lookup_data(now, LookupKind::Sample, target, false, Some(data))
+    }
+
+    /// The BEP 44 item stored with us under `target`, if any.
+    pub fn stored_item(&self, now: Instant, target: &NodeId) -> Option<&Item> {
+        self.items.get(now, target)
     }
 
     /// Stop a lookup; no more events come for it.
@@ -960,13 +1183,112 @@ impl Node {
                 self.send_answer(from, tid, Body::Response(Response::new(id)));
             }
             Method::FindNode { target, want } => {
-                self.answer_nodes(now, from, tid, target, *want, None)
+                self.answer_nodes(now, from, tid, target, *want, &Extra::default())
             }
             Method::Unknown {
                 target: Some(target),
                 want,
                 ..
-            } => self.answer_nodes(now, from, tid, target, *want, None),
+            } => self.answer_nodes(now, from, tid, target, *want, &Extra::default()),
+            Method::Get { target, seq, want } => {
+                let token = self.issue_token(now, from);
+                let item = self.items.get(now, target).cloned();
+                if item.is_some() {
+                    self.items.touch(now, target);
+                }
+                let fresh = match (&item, seq) {
+                    (Some(Item::Mutable(m)), Some(seq)) => m.seq > *seq,
+                    _ => true,
+                };
+                let extra = Extra {
+                    token: Some(&token),
+                    item: item.as_ref().map(|i| (i, fresh)),
+                    ..Extra::default()
+                };
+                self.answer_nodes(now, from, tid, target, *want, &extra);
+            }
+            Method::SampleInfohashes { target, want } => {
+                self.refresh_samples(now);
+                let mut samples = Vec::with_capacity(self.samples.len() * 20);
+                for h in &self.samples {
+                    samples.extend_from_slice(h.as_bytes());
+                }
+                let interval = self.config.sample_interval.as_secs();
+                let extra = Extra {
+                    samples: Some((
+                        &samples,
+                        self.store.hashes() as i64,
+                        i64::try_from(interval).unwrap_or(i64::MAX),
+                    )),
+                    ..Extra::default()
+                };
+                self.answer_nodes(now, from, tid, target, *want, &extra);
+            }
+            Method::Put {
+                token,
+                value,
+                key,
+                signature,
+                seq,
+                salt,
+                cas,
+            } => {
+                if !self.check_token(now, from, token) {
+                    self.send_error(from, tid, ErrorCode::PROTOCOL, b"bad token");
+                    return;
+                }
+                let item = match (key, signature, seq) {
+                    (None, None, None) => Item::Immutable(value.to_vec()),
+                    (Some(k), Some(sig), Some(seq)) => Item::Mutable(MutableItem {
+                        key: **k,
+                        salt: salt.unwrap_or_default().to_vec(),
+                        seq: *seq,
+                        value: value.to_vec(),
+                        signature: **sig,
+                    }),
+                    _ => {
+                        self.send_error(from, tid, ErrorCode::PROTOCOL, b"missing k, sig or seq");
+                        return;
+                    }
+                };
+                if let Err(e) = item.verify() {
+                    let (code, text): (ErrorCode, &[u8]) = match e {
+                        ItemError::ValueTooBig(_) => {
+                            (ErrorCode::MESSAGE_TOO_BIG, b"message (v field) too big")
+                        }
+                        ItemError::SaltTooBig(_) => {
+                            (ErrorCode::SALT_TOO_BIG, b"salt (salt field) too big")
+                        }
+                        ItemError::InvalidSignature | ItemError::InvalidKey => {
+                            (ErrorCode::INVALID_SIGNATURE, b"invalid signature")
+                        }
+                        _ => (ErrorCode::PROTOCOL, b"invalid value"),
+                    };
+                    self.send_error(from, tid, code, text);
+                    return;
+                }
+                let target = item.target();
+                match self.items.put(now, item, *cas) {
+                    Ok(()) => {
+                        self.events.push_back(Event::ItemStored { target });
+                        let id = self.id;
+                        self.send_answer(from, tid, Body::Response(Response::new(id)));
+                    }
+                    Err(PutError::CasMismatch) => self.send_error(
+                        from,
+                        tid,
+                        ErrorCode::CAS_MISMATCH,
+                        b"the CAS hash mismatched, re-read value and try again",
+                    ),
+                    Err(PutError::SeqTooLow) => self.send_error(
+                        from,
+                        tid,
+                        ErrorCode::SEQUENCE_TOO_LOW,
+                        b"sequence number less than current",
+                    ),
+                    Err(_) => self.send_error(from, tid, ErrorCode::SERVER, b"no room"),
+                }
+            }
             Method::Unknown { target: None, .. } => {
                 self.send_error(from, tid, ErrorCode::METHOD_UNKNOWN, b"Method Unknown")
             }
@@ -974,14 +1296,14 @@ impl Node {
                 info_hash,
                 want,
                 noseed,
-                ..
+                scrape,
             } => {
-                let mut key = [0u8; 16];
-                let tag = self
-                    .tokens
-                    .as_mut()
-                    .map_or(0, |m| m.issue(now, ip_key_bytes(from.ip(), &mut key)));
-                let token = tag.to_be_bytes();
+                let token = self.issue_token(now, from);
+                let bloom = if *scrape {
+                    self.store.bloom(now, info_hash)
+                } else {
+                    None
+                };
                 let mut peers = std::mem::take(&mut self.peers_buf);
                 peers.clear();
                 self.store.get(
@@ -993,14 +1315,13 @@ impl Node {
                     &mut self.rng,
                     &mut peers,
                 );
-                self.answer_nodes(
-                    now,
-                    from,
-                    tid,
-                    &NodeId::from(*info_hash),
-                    *want,
-                    Some((&token, &peers)),
-                );
+                let extra = Extra {
+                    token: Some(&token),
+                    peers: &peers,
+                    bloom: bloom.as_ref().map(|(s, p)| (s, p)),
+                    ..Extra::default()
+                };
+                self.answer_nodes(now, from, tid, &NodeId::from(*info_hash), *want, &extra);
                 self.peers_buf = peers;
             }
             Method::AnnouncePeer {
@@ -1010,16 +1331,7 @@ impl Node {
                 token,
                 seed,
             } => {
-                let mut key = [0u8; 16];
-                let ok = token.len() == 8 && {
-                    let mut t = [0u8; 8];
-                    t.copy_from_slice(token);
-                    let data = ip_key_bytes(from.ip(), &mut key);
-                    self.tokens
-                        .as_mut()
-                        .is_some_and(|m| m.check(now, data, u64::from_be_bytes(t)))
-                };
-                if !ok {
+                if !self.check_token(now, from, token) {
                     self.send_error(from, tid, ErrorCode::PROTOCOL, b"bad token");
                     return;
                 }
@@ -1041,8 +1353,44 @@ impl Node {
         }
     }
 
-    /// Answer with the closest nodes (families per `want`, default the requester's), and for
-    /// get_peers a token and as many peers as fit in [`MAX_DATAGRAM`].
+    /// A token for `from` (get_peers, get).
+    fn issue_token(&mut self, now: Instant, from: SocketAddr) -> [u8; 8] {
+        let mut key = [0u8; 16];
+        self.tokens
+            .as_mut()
+            .map_or(0, |m| m.issue(now, ip_key_bytes(from.ip(), &mut key)))
+            .to_be_bytes()
+    }
+
+    /// Whether `token` is one we issued to `from` in the current or previous period.
+    fn check_token(&mut self, now: Instant, from: SocketAddr, token: &[u8]) -> bool {
+        let Ok(t) = <[u8; 8]>::try_from(token) else {
+            return false;
+        };
+        let mut key = [0u8; 16];
+        let data = ip_key_bytes(from.ip(), &mut key);
+        self.tokens
+            .as_mut()
+            .is_some_and(|m| m.check(now, data, u64::from_be_bytes(t)))
+    }
+
+    /// Redraw our BEP 51 sample when it is older than the interval, or smaller than it could be.
+    fn refresh_samples(&mut self, now: Instant) {
+        let stale = self
+            .samples_at
+            .is_none_or(|t| now.saturating_duration_since(t) >= self.config.sample_interval);
+        let short = self.samples.len() < MAX_SAMPLES && self.store.hashes() > self.samples.len();
+        if stale || short {
+            self.samples.clear();
+            self.store
+                .sample(MAX_SAMPLES, &mut self.rng, &mut self.samples);
+            self.samples_at = Some(now);
+        }
+    }
+
+    /// Answer with the closest nodes (families per `want`, default the requester's), and what
+    /// `extra` holds: a token, as many peers as fit in [`MAX_DATAGRAM`], Bloom filters, an item,
+    /// samples.
     fn answer_nodes(
         &mut self,
         now: Instant,
@@ -1050,7 +1398,7 @@ impl Node {
         tid: &[u8],
         target: &NodeId,
         want: Want,
-        get_peers: Option<(&[u8], &[SocketAddr])>,
+        extra: &Extra<'_>,
     ) {
         let fam = family_of(&from);
         let (mut v4, mut v6) = (want.v4, want.v6);
@@ -1079,11 +1427,35 @@ impl Node {
         r.nodes = v4.then_some(&n4[..]);
         r.nodes6 = v6.then_some(&n6[..]);
         let mut values_len = 0;
-        if let Some((token, peers)) = get_peers {
+        if let Some((seeds, peers)) = extra.bloom {
+            r.bf_seeds = Some(&seeds.0);
+            r.bf_peers = Some(&peers.0);
+        }
+        if let Some((item, with_value)) = extra.item {
+            match item {
+                Item::Immutable(v) => r.value = Some(v),
+                Item::Mutable(m) => {
+                    r.seq = Some(m.seq);
+                    if with_value {
+                        r.value = Some(&m.value);
+                        r.key = Some(&m.key);
+                        r.signature = Some(&m.signature);
+                    }
+                }
+            }
+        }
+        if let Some((samples, num, interval)) = extra.samples {
+            r.samples = Some(samples);
+            r.num = Some(num);
+            r.interval = Some(interval);
+        }
+        if let Some(token) = extra.token {
             r.token = Some(token);
+            let peers = extra.peers;
             if !peers.is_empty() {
                 // Room left for values: datagram minus everything else (with margin).
-                let fixed = 120 + tid.len() + n4.len() + n6.len() + token.len();
+                let blooms = if extra.bloom.is_some() { 540 } else { 0 };
+                let fixed = 120 + tid.len() + n4.len() + n6.len() + token.len() + blooms;
                 let per = if fam == Family::V6 { 20 } else { 8 };
                 let room = MAX_DATAGRAM.saturating_sub(fixed) / per;
                 values_len = peers.len().min(room);
@@ -1134,6 +1506,7 @@ impl Node {
                 // An error answer: the node is alive but the query failed.
                 match tx.kind {
                     TxKind::Lookup(l) => {
+                        self.crawl_query_over(l, &from, true);
                         if let Some(lk) = self.lookups.get_mut(&l) {
                             if let Some(c) =
                                 lk.trav[fam as usize].as_mut().and_then(|t| t.find(&from))
@@ -1247,6 +1620,7 @@ impl Node {
             }
         }
         if let TxKind::Lookup(l) = tx.kind {
+            self.crawl_query_over(l, &tx.to, false);
             if let Some(lk) = self.lookups.get_mut(&l) {
                 if let Some(c) = lk.trav[family_of(&tx.to) as usize]
                     .as_mut()
@@ -1285,6 +1659,7 @@ impl Node {
         }
         match tx.kind {
             TxKind::Lookup(l) => {
+                self.crawl_query_over(l, &tx.to, true);
                 if let Some(lk) = self.lookups.get_mut(&l) {
                     if let Some(c) = lk.trav[fam as usize].as_mut().and_then(|t| t.find(&tx.to)) {
                         c.state = CandState::Failed;
@@ -1305,6 +1680,17 @@ impl Node {
         kind: LookupKind,
         target: NodeId,
         internal: bool,
+    ) -> Result<LookupId, CommandError> {
+        self.start_lookup_data(now, kind, target, internal, None)
+    }
+
+    fn start_lookup_data(
+        &mut self,
+        now: Instant,
+        kind: LookupKind,
+        target: NodeId,
+        internal: bool,
+        data: Option<LookupData>,
     ) -> Result<LookupId, CommandError> {
         self.start(now);
         if self.tables.iter().all(Option::is_none) {
@@ -1327,6 +1713,7 @@ impl Node {
             replies: 0,
             queries: 0,
             announcing: None,
+            data: data.map(Box::new),
         };
         let mut closest = std::mem::take(&mut self.closest_buf);
         for f in [Family::V4, Family::V6] {
@@ -1355,7 +1742,7 @@ impl Node {
         self.closest_buf = closest;
         // Peers other nodes announced to us count too (in a small network we may be the
         // closest node ourselves).
-        if kind != LookupKind::FindNode && !internal {
+        if kind.wants_peers() && !internal {
             let hash = InfoHash::from(target);
             let mut peers = std::mem::take(&mut self.peers_buf);
             peers.clear();
@@ -1381,6 +1768,67 @@ impl Node {
             }
             self.peers_buf = peers;
         }
+        // What we hold ourselves counts too; a crawl starts from every node we know.
+        let mut found_here = false;
+        match lk.data.as_deref_mut() {
+            Some(LookupData::Get { mutable, best }) => {
+                if let Some(item) = self.items.get(now, &target) {
+                    match (item, &*mutable) {
+                        (Item::Immutable(_), None) => {
+                            *best = Some(item.clone());
+                            found_here = true;
+                        }
+                        (Item::Mutable(m), Some((key, salt))) if m.key == *key => {
+                            let mut m = m.clone();
+                            m.salt = salt.clone();
+                            if m.verify().is_ok() {
+                                *best = Some(Item::Mutable(m));
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            Some(LookupData::Scrape { seeds, peers, .. }) => {
+                if let Some((s, p)) = self.store.bloom(now, &InfoHash::from(target)) {
+                    seeds.merge(&s);
+                    peers.merge(&p);
+                }
+            }
+            Some(LookupData::Crawl(c)) => {
+                for tr in lk.trav.iter_mut() {
+                    if let Some(tr) = tr.take() {
+                        for cand in tr.cands {
+                            if c.seen.insert(cand.addr) {
+                                c.queue.push_back((cand.addr, cand.id));
+                            }
+                        }
+                    }
+                }
+                for t in self.tables.iter().flatten() {
+                    for e in t.iter() {
+                        if c.queue.len() < MAX_CRAWL_QUEUE && c.seen.insert(e.addr) {
+                            c.queue.push_back((e.addr, Some(e.id)));
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+        if found_here {
+            if let Some(LookupData::Get {
+                best: Some(item), ..
+            }) = lk.data.as_deref()
+            {
+                self.events.push_back(Event::Item {
+                    lookup: id,
+                    item: item.clone(),
+                });
+            }
+            self.lookups.insert(id, lk);
+            self.finish(now, id);
+            return Ok(id);
+        }
         self.lookups.insert(id, lk);
         self.step(now, id);
         Ok(id)
@@ -1394,6 +1842,48 @@ impl Node {
         };
         let target = lk.target;
         lk.replies += 1;
+        if let Some(LookupData::Crawl(c)) = lk.data.as_deref_mut() {
+            c.active.remove(&from);
+            c.pending = c.pending.saturating_sub(1);
+            for (f, bytes) in [(Family::V4, r.nodes), (Family::V6, r.nodes6)] {
+                let Some(bytes) = bytes else { continue };
+                if self.tables[f as usize].is_none() {
+                    continue;
+                }
+                for n in decode_nodes(bytes, f) {
+                    if c.queue.len() >= MAX_CRAWL_QUEUE {
+                        break;
+                    }
+                    if n.id != own
+                        && n.addr.port() != 0
+                        && !n.addr.ip().is_unspecified()
+                        && c.seen.insert(n.addr)
+                    {
+                        c.queue.push_back((n.addr, Some(n.id)));
+                    }
+                }
+            }
+            if let Some(samples) = r.samples {
+                for chunk in samples.chunks_exact(20) {
+                    if c.hashes.len() >= MAX_CRAWL_HASHES {
+                        // Enough: end the crawl once the queries in flight are answered.
+                        c.queue.clear();
+                        break;
+                    }
+                    let mut h = [0u8; 20];
+                    h.copy_from_slice(chunk);
+                    let info_hash = InfoHash::new(h);
+                    if c.hashes.insert(info_hash) {
+                        self.events.push_back(Event::Sample {
+                            lookup: l,
+                            info_hash,
+                            from,
+                        });
+                    }
+                }
+            }
+            return;
+        }
         if let Some(tr) = lk.trav[fam as usize].as_mut() {
             tr.learn_id(&target, &from, r.id);
             if let Some(c) = tr.find(&from) {
@@ -1411,7 +1901,75 @@ impl Node {
                 }
             }
         }
-        if lk.kind != LookupKind::FindNode {
+        let mut found = None;
+        match lk.data.as_deref_mut() {
+            Some(LookupData::Get { mutable, best }) => {
+                if let Some(value) = r.value {
+                    match mutable {
+                        None => {
+                            if best.is_none()
+                                && crate::item::immutable_target(value) == target
+                                && check_value(value).is_ok()
+                            {
+                                let item = Item::Immutable(value.to_vec());
+                                *best = Some(item.clone());
+                                found = Some(item);
+                            }
+                        }
+                        Some((key, salt)) => {
+                            if let (Some(k), Some(seq), Some(sig)) = (r.key, r.seq, r.signature) {
+                                let newer = match best {
+                                    Some(Item::Mutable(b)) => seq > b.seq,
+                                    _ => true,
+                                };
+                                if k == key
+                                    && newer
+                                    && check_value(value).is_ok()
+                                    && crate::item::verify(key, salt, seq, value, sig).is_ok()
+                                {
+                                    *best = Some(Item::Mutable(MutableItem {
+                                        key: *key,
+                                        salt: salt.clone(),
+                                        seq,
+                                        value: value.to_vec(),
+                                        signature: *sig,
+                                    }));
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            Some(LookupData::Scrape {
+                seeds,
+                peers,
+                legacy,
+            }) => {
+                let (sd, pe) = (r.bf_seeds, r.bf_peers);
+                if let Some(b) = sd {
+                    seeds.merge(&BloomFilter(*b));
+                }
+                if let Some(b) = pe {
+                    peers.merge(&BloomFilter(*b));
+                }
+                if sd.is_none() && pe.is_none() {
+                    if let Some(values) = r.values {
+                        for addr in values.iter() {
+                            if legacy.len() < MAX_PEERS_REPLY * 4 {
+                                legacy.push(addr.ip());
+                            }
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+        if let Some(item) = found {
+            self.events.push_back(Event::Item { lookup: l, item });
+            self.finish(now, l);
+            return;
+        }
+        if lk.kind.wants_peers() {
             if let Some(values) = r.values {
                 let hash = InfoHash::from(target);
                 for addr in values.iter() {
@@ -1428,7 +1986,6 @@ impl Node {
                 }
             }
         }
-        let _ = now;
     }
 
     fn step_all(&mut self, now: Instant) {
@@ -1446,6 +2003,10 @@ impl Node {
             return;
         };
         if lk.announcing.is_some() {
+            return;
+        }
+        if matches!(lk.data.as_deref(), Some(LookupData::Crawl(_))) {
+            self.step_crawl(now, l);
             return;
         }
         let target = lk.target;
@@ -1505,12 +2066,20 @@ impl Node {
                             want,
                         })
                     }
+                    LookupKind::GetItem | LookupKind::PutItem => {
+                        self.send_query(now, addr, id, TxKind::Lookup(l), |want| Method::Get {
+                            target,
+                            seq: None,
+                            want,
+                        })
+                    }
                     _ => {
+                        let scrape = kind == LookupKind::Scrape;
                         self.send_query(now, addr, id, TxKind::Lookup(l), |want| Method::GetPeers {
                             info_hash: InfoHash::from(target),
                             want,
                             noseed: false,
-                            scrape: false,
+                            scrape,
                         })
                     }
                 }
@@ -1542,10 +2111,122 @@ impl Node {
         }
     }
 
+    /// A crawl: keep [`CRAWL_BRANCHING`] queries in flight from the queue; finish when the
+    /// queue is empty (or `max_nodes` were queried) and nothing is in flight.
+    fn step_crawl(&mut self, now: Instant, l: LookupId) {
+        loop {
+            let Some(lk) = self.lookups.get_mut(&l) else {
+                return;
+            };
+            let Some(LookupData::Crawl(c)) = lk.data.as_deref_mut() else {
+                return;
+            };
+            if c.active.len() >= CRAWL_BRANCHING || c.queried >= c.max_nodes {
+                break;
+            }
+            let Some((addr, id)) = c.queue.pop_front() else {
+                break;
+            };
+            let target = NodeId::random(&mut self.rng);
+            let sent = self.send_query(now, addr, id, TxKind::Lookup(l), |want| {
+                Method::SampleInfohashes { target, want }
+            });
+            let Some(lk) = self.lookups.get_mut(&l) else {
+                return;
+            };
+            let Some(LookupData::Crawl(c)) = lk.data.as_deref_mut() else {
+                return;
+            };
+            if sent {
+                c.queried += 1;
+                c.pending += 1;
+                c.active.insert(addr);
+                lk.queries += 1;
+            } else {
+                c.queue.push_front((addr, id));
+                self.starved(now);
+                return;
+            }
+        }
+        let Some(lk) = self.lookups.get(&l) else {
+            return;
+        };
+        if let Some(LookupData::Crawl(c)) = lk.data.as_deref() {
+            if c.pending == 0 && (c.queue.is_empty() || c.queried >= c.max_nodes) {
+                self.finish(now, l);
+            }
+        }
+    }
+
+    /// A crawl query ended without an answer (error or long timeout), or became slow.
+    fn crawl_query_over(&mut self, l: LookupId, to: &SocketAddr, ended: bool) -> bool {
+        let Some(lk) = self.lookups.get_mut(&l) else {
+            return false;
+        };
+        let Some(LookupData::Crawl(c)) = lk.data.as_deref_mut() else {
+            return false;
+        };
+        c.active.remove(to);
+        if ended {
+            c.pending = c.pending.saturating_sub(1);
+        }
+        true
+    }
+
     fn traversal_done(&mut self, now: Instant, l: LookupId) {
         let Some(lk) = self.lookups.get_mut(&l) else {
             return;
         };
+        if let (LookupKind::PutItem, Some(LookupData::Put { item, cas })) =
+            (lk.kind, lk.data.as_deref())
+        {
+            let (item, cas) = (item.clone(), *cas);
+            let mut targets = Vec::new();
+            for tr in lk.trav.iter().flatten() {
+                targets.extend(
+                    tr.cands
+                        .iter()
+                        .filter(|c| c.state == CandState::Replied)
+                        .filter_map(|c| c.token.map(|t| (c.addr, c.id, t)))
+                        .take(K),
+                );
+            }
+            lk.announcing = Some((0, 0));
+            let mut sent = 0;
+            for (addr, id, token) in targets {
+                let ok = self.send_query(now, addr, id, TxKind::Announce(l), |_| match &item {
+                    Item::Mutable(m) => Method::Put {
+                        token: token.as_slice(),
+                        value: &m.value,
+                        key: Some(&m.key),
+                        signature: Some(&m.signature),
+                        seq: Some(m.seq),
+                        salt: (!m.salt.is_empty()).then_some(&m.salt[..]),
+                        cas,
+                    },
+                    _ => Method::Put {
+                        token: token.as_slice(),
+                        value: item.value(),
+                        key: None,
+                        signature: None,
+                        seq: None,
+                        salt: None,
+                        cas: None,
+                    },
+                });
+                if ok {
+                    sent += 1;
+                }
+            }
+            if let Some(lk) = self.lookups.get_mut(&l) {
+                lk.queries += sent;
+                lk.announcing = Some((sent, 0));
+            }
+            if sent == 0 {
+                self.finish(now, l);
+            }
+            return;
+        }
         if let LookupKind::Announce { port, seed } = lk.kind {
             let hash = InfoHash::from(lk.target);
             let mut targets = Vec::new();
@@ -1606,9 +2287,41 @@ impl Node {
         let Some(lk) = self.lookups.remove(&l) else {
             return;
         };
+        let mut peers = lk.peers.len();
+        if !lk.internal {
+            match lk.data.as_deref() {
+                Some(LookupData::Get {
+                    mutable: Some(_),
+                    best: Some(item),
+                }) => self.events.push_back(Event::Item {
+                    lookup: l,
+                    item: item.clone(),
+                }),
+                Some(LookupData::Scrape {
+                    seeds,
+                    peers: pe,
+                    legacy,
+                }) => {
+                    let mut pe = *pe;
+                    for ip in legacy {
+                        if !seeds.contains(*ip) {
+                            pe.insert(*ip);
+                        }
+                    }
+                    self.events.push_back(Event::Scrape {
+                        lookup: l,
+                        info_hash: InfoHash::from(lk.target),
+                        seeds: seeds.estimate().round() as usize,
+                        peers: pe.estimate().round() as usize,
+                    });
+                }
+                Some(LookupData::Crawl(c)) => peers = c.hashes.len(),
+                _ => {}
+            }
+        }
         let summary = LookupSummary {
             target: lk.target,
-            peers: lk.peers.len(),
+            peers,
             replies: lk.replies,
             queries: lk.queries,
             announced: lk.announcing.map(|(_, a)| a),
@@ -1641,6 +2354,7 @@ impl Node {
             m.rotate(now);
         }
         self.store.expire(now);
+        self.items.expire(now);
         self.limiter.expire(now);
 
         // Bootstrap when the table is short of good nodes (with back-off).

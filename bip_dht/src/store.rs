@@ -290,6 +290,54 @@ impl PeerStore {
         self.peers
     }
 
+    /// BEP 33 Bloom filters of the non-expired seeds and of the other peers of `hash`, in that
+    /// order; `None` when nothing is stored for it.
+    pub fn bloom(
+        &self,
+        now: Instant,
+        hash: &InfoHash,
+    ) -> Option<(crate::bloom::BloomFilter, crate::bloom::BloomFilter)> {
+        let swarm = self.swarms.get(hash)?;
+        let (mut seeds, mut peers) = (
+            crate::bloom::BloomFilter::new(),
+            crate::bloom::BloomFilter::new(),
+        );
+        let mut any = false;
+        for p in swarm
+            .peers
+            .iter()
+            .filter(|p| !self.expired(now, p.last_seen))
+        {
+            any = true;
+            if p.seed {
+                seeds.insert(p.addr.ip());
+            } else {
+                peers.insert(p.addr.ip());
+            }
+        }
+        any.then_some((seeds, peers))
+    }
+
+    /// Appends to `out` (not cleared) up to `max` distinct stored info hashes, a random
+    /// selection from `rng` when more are stored (BEP 51 samples). O(hashes · log hashes).
+    pub fn sample<R: rand::RngCore + ?Sized>(
+        &self,
+        max: usize,
+        rng: &mut R,
+        out: &mut Vec<InfoHash>,
+    ) {
+        // Sorted first, so the choice depends only on the RNG (the map's order is random).
+        let mut all: Vec<InfoHash> = self.swarms.keys().copied().collect();
+        all.sort_unstable();
+        let n = all.len();
+        let take = max.min(n);
+        for i in 0..take {
+            let j = rng.gen_range(i..n);
+            all.swap(i, j);
+        }
+        out.extend_from_slice(&all[..take]);
+    }
+
     /// The numbers of non-expired seeds and non-seeds stored for `hash`, in that order.
     pub fn counts(&self, now: Instant, hash: &InfoHash) -> (usize, usize) {
         let Some(swarm) = self.swarms.get(hash) else {

@@ -507,7 +507,10 @@ fn body() -> impl Strategy<Value = OwnedBody> {
                 "ping",
                 "find_node",
                 "get_peers",
-                "announce_peer"
+                "announce_peer",
+                "get",
+                "put",
+                "sample_infohashes"
             ]
             .contains(&n.as_str())),
             proptest::option::of(id()),
