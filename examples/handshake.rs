@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use bip_examples::fail;
 use bip_handshake::{
-    Extensions, HandshakeConfig, HandshakeError, HandshakeState, Outcome, Status,
+    Extensions, HandshakeConfig, HandshakeError, HandshakeEvent, HandshakeState, Outcome,
     DEFAULT_MAX_CONCURRENT,
 };
 use bip_util::InfoHash;
@@ -127,7 +127,7 @@ fn connect(
     for a in addrs {
         match TcpStream::connect_timeout(&a, timeout) {
             Ok(socket) => {
-                let hs = HandshakeState::new_initiator(config, Instant::now(), info_hash, None);
+                let hs = HandshakeState::new_initiator(config, Instant::now(), a, info_hash, None);
                 return drive(socket, hs, |_, _| true);
             }
             Err(e) if e.kind() == io::ErrorKind::TimedOut => {
@@ -153,48 +153,50 @@ fn drive(
 ) -> Result<Outcome, HandshakeError> {
     socket.set_nodelay(true)?;
     let mut buf = [0u8; 1024];
+    let mut out = Vec::new();
     loop {
-        while let Some(bytes) = hs.poll_transmit() {
-            let n = socket.write(bytes)?;
-            hs.advance_transmit(n);
+        while let Some(t) = hs.poll_transmit(&mut out) {
+            socket.write_all(&out[..t.len])?;
         }
-        match hs.status() {
-            Status::Complete => {
-                return hs
-                    .take_outcome()
-                    .ok_or(HandshakeError::InvalidState("incomplete"))
-            }
-            Status::NeedDecision {
-                info_hash,
-                extensions,
-            } => {
-                if decide(info_hash, extensions) {
-                    hs.accept()?;
-                    continue;
+        let mut decided = false;
+        while let Some(ev) = hs.poll_event() {
+            match ev {
+                HandshakeEvent::Complete(o) => return Ok(o),
+                HandshakeEvent::Failed(e) => return Err(e),
+                HandshakeEvent::NeedDecision {
+                    info_hash,
+                    extensions,
+                } => {
+                    if decide(info_hash, extensions) {
+                        hs.accept()?;
+                    } else {
+                        hs.reject();
+                    }
+                    decided = true;
                 }
-                return Err(hs.reject());
+                _ => {}
             }
-            _ => {}
+        }
+        if decided {
+            continue;
         }
         let deadline = hs.poll_timeout().unwrap_or_else(Instant::now);
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            hs.handle_timeout(Instant::now())?;
+            hs.handle_timeout(Instant::now());
             continue;
         }
         socket.set_read_timeout(Some(left))?;
         match socket.read(&mut buf) {
-            Ok(0) => return Err(hs.handle_eof()),
-            Ok(n) => {
-                hs.handle_bytes(Instant::now(), &buf[..n])?;
-            }
+            Ok(0) => hs.handle_eof(),
+            Ok(n) => hs.handle_bytes(Instant::now(), &buf[..n]),
             Err(e)
                 if matches!(
                     e.kind(),
                     io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
                 ) =>
             {
-                hs.handle_timeout(deadline)?;
+                hs.handle_timeout(deadline);
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e.into()),
@@ -242,7 +244,11 @@ fn listen(
         }
         let (config, active) = (config.clone(), active.clone());
         std::thread::spawn(move || {
-            let hs = HandshakeState::new_responder(&config, Instant::now());
+            let Ok(remote) = socket.peer_addr() else {
+                active.fetch_sub(1, Ordering::SeqCst);
+                return;
+            };
+            let hs = HandshakeState::new_responder(&config, Instant::now(), remote);
             match drive(socket, hs, |h, _| h == info_hash) {
                 Ok(o) => {
                     let mut out = io::stdout().lock();

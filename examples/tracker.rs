@@ -199,14 +199,15 @@ fn run_client(
         base_timeout: Duration::from_secs(1),
         ..Default::default()
     };
-    let mut core = ClientCore::new(cfg, seed_from_clock());
+    let mut core = ClientCore::new(cfg, bip_util::core::os_seed());
     let deadline = Instant::now() + Duration::from_secs_f64(timeout.max(0.001));
     let path = (!u.path.is_empty()).then(|| u.path.clone().into_bytes());
     start(&mut core, Instant::now(), target, path);
     let mut buf = [0u8; 65536];
+    let mut out = Vec::with_capacity(1500);
     loop {
-        while let Some(t) = core.poll_transmit() {
-            if let Err(e) = sock.send_to(&t.bytes, t.to) {
+        while let Some(t) = core.poll_transmit(&mut out) {
+            if let Err(e) = sock.send_to(&out[..t.len], t.to) {
                 fail(1, format!("send to {}: {e}", t.to));
             }
         }
@@ -252,7 +253,7 @@ fn serve(bind: SocketAddr, seconds: Option<f64>, stats_every: f64, interval: u32
     let mut next_stats = start + every;
     println!("listening on {}", server.local_addr());
     let print = || {
-        let c = server.counters().snapshot();
+        let c = server.stats();
         let (t, p) = store.len();
         println!(
             "uptime={:.0}s connects={} announces={} scrapes={} responses={} errors={} dropped={} torrents={t} peers={p}",

@@ -206,7 +206,8 @@ fn rss_kib() -> usize {
 
 async fn memory(pending: usize) {
     let cfg = HandshakeConfig::new(id(b"M"));
-    let st = HandshakeState::new_responder(&cfg, Instant::now());
+    let st =
+        HandshakeState::new_responder(&cfg, Instant::now(), SocketAddr::from(([127, 0, 0, 1], 1)));
     println!(
         "memory: size_of::<HandshakeState>() = {} bytes (+ up to {} bytes of buffers on the heap \
          once bytes arrive; the protocol string is shared)",

@@ -69,11 +69,13 @@ where
 
 /// Runs a set of filters over the stages of one connection, remembering which already allowed.
 #[derive(Debug, Clone, Default)]
+#[cfg_attr(not(feature = "tokio"), allow(dead_code))]
 pub(crate) struct FilterRun {
     /// Bit i set: filter i already allowed (filters beyond 64 are always re-asked).
     allowed: u64,
 }
 
+#[cfg_attr(not(feature = "tokio"), allow(dead_code))]
 impl FilterRun {
     /// `true` if no filter blocks at this stage. `last`: deferring counts as allowing.
     pub(crate) fn pass(

@@ -17,12 +17,13 @@ use tokio::sync::{mpsc, Semaphore};
 use tokio::task::AbortHandle;
 use tokio::time::Instant;
 use tokio_stream::Stream;
+use tracing::Instrument;
 
 use crate::discovery::{AddPeer, DiscoveredPeer, Discovery};
 use crate::error::{FilterStage, HandshakeError};
 use crate::extensions::Extensions;
 use crate::filter::{FilterInput, FilterRun, HandshakeFilter};
-use crate::state::{Direction, HandshakeConfig, HandshakeState, Status};
+use crate::state::{Direction, Event as HandshakeEvent, HandshakeConfig, HandshakeState, Status};
 
 /// Default TCP connect timeout (5 s).
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -85,6 +86,48 @@ pub struct Failure {
     pub error: HandshakeError,
 }
 
+/// Where [`Failure`]s go ([`HandshakerBuilder::failures`]): a bounded channel. When it is
+/// full the failure is dropped and counted in [`Stats::failures_dropped`]; the handshaker never
+/// waits on it or buffers without bound.
+#[derive(Debug, Clone)]
+pub struct FailureSink(SinkInner);
+
+#[derive(Debug, Clone)]
+enum SinkInner {
+    Bounded(mpsc::Sender<Failure>),
+    Unbounded(mpsc::UnboundedSender<Failure>),
+}
+
+impl From<mpsc::Sender<Failure>> for FailureSink {
+    fn from(tx: mpsc::Sender<Failure>) -> Self {
+        FailureSink(SinkInner::Bounded(tx))
+    }
+}
+
+/// Source compatibility only: the caller's unbounded channel grows while nobody reads it.
+/// Prefer `mpsc::channel(n)`.
+impl From<mpsc::UnboundedSender<Failure>> for FailureSink {
+    fn from(tx: mpsc::UnboundedSender<Failure>) -> Self {
+        FailureSink(SinkInner::Unbounded(tx))
+    }
+}
+
+impl FailureSink {
+    /// `false` when the failure was dropped (channel full).
+    fn send(&self, f: Failure) -> bool {
+        match &self.0 {
+            SinkInner::Bounded(tx) => match tx.try_send(f) {
+                Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => true,
+                Err(mpsc::error::TrySendError::Full(_)) => false,
+            },
+            SinkInner::Unbounded(tx) => {
+                let _ = tx.send(f);
+                true
+            }
+        }
+    }
+}
+
 /// Counters for monitoring (a snapshot; see [`Handshaker::stats`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -111,6 +154,8 @@ pub struct Stats {
     pub failed_filtered: u64,
     /// Failures: peer closed early or I/O error.
     pub failed_io: u64,
+    /// Failures not reported because the failure channel was full.
+    pub failures_dropped: u64,
 }
 
 #[derive(Default)]
@@ -126,6 +171,7 @@ struct Counters {
     failed_unknown_hash: AtomicU64,
     failed_filtered: AtomicU64,
     failed_io: AtomicU64,
+    failures_dropped: AtomicU64,
 }
 
 fn bump(c: &AtomicU64) {
@@ -147,6 +193,7 @@ impl Counters {
             failed_unknown_hash: g(&self.failed_unknown_hash),
             failed_filtered: g(&self.failed_filtered),
             failed_io: g(&self.failed_io),
+            failures_dropped: g(&self.failures_dropped),
         }
     }
 
@@ -182,7 +229,7 @@ pub struct HandshakerBuilder {
     announce_port: Option<u16>,
     filters: Vec<Arc<dyn HandshakeFilter>>,
     torrents: HashSet<InfoHash>,
-    failures: Option<mpsc::UnboundedSender<Failure>>,
+    failures: Option<FailureSink>,
 }
 
 impl HandshakerBuilder {
@@ -279,9 +326,10 @@ impl HandshakerBuilder {
         self
     }
 
-    /// Report every failed handshake on this channel (for logs and tests).
-    pub fn failures(mut self, tx: mpsc::UnboundedSender<Failure>) -> Self {
-        self.failures = Some(tx);
+    /// Report failed handshakes on this bounded channel (for logs and tests); when it is full
+    /// a failure is dropped and counted ([`Stats::failures_dropped`]).
+    pub fn failures(mut self, tx: impl Into<FailureSink>) -> Self {
+        self.failures = Some(tx.into());
         self
     }
 
@@ -318,8 +366,11 @@ impl HandshakerBuilder {
             in_sem: Arc::new(Semaphore::new(self.max_incoming)),
             out_sem: Arc::new(Semaphore::new(self.max_outgoing)),
         });
-        let listen_task = tokio::spawn(listen_loop(listener, shared.clone())).abort_handle();
-        tokio::spawn(dial_loop(dial_rx, shared.clone()));
+        let span = tracing::info_span!("handshaker", local = %local_addr);
+        let listen_task =
+            tokio::spawn(listen_loop(listener, shared.clone()).instrument(span.clone()))
+                .abort_handle();
+        tokio::spawn(dial_loop(dial_rx, shared.clone()).instrument(span));
         let handshaker = Handshaker {
             inner: Arc::new(Handle {
                 dial_tx,
@@ -341,7 +392,7 @@ struct Shared {
     in_flight: Mutex<HashSet<(SocketAddr, InfoHash)>>,
     counters: Counters,
     conn_tx: mpsc::Sender<Connection>,
-    failures: Option<mpsc::UnboundedSender<Failure>>,
+    failures: Option<FailureSink>,
     in_sem: Arc<Semaphore>,
     out_sem: Arc<Semaphore>,
 }
@@ -372,12 +423,15 @@ impl Shared {
         self.counters.failed(&error);
         tracing::debug!(%addr, ?direction, %error, "handshake failed");
         if let Some(tx) = &self.failures {
-            let _ = tx.send(Failure {
+            let sent = tx.send(Failure {
                 addr,
                 info_hash,
                 direction,
                 error,
             });
+            if !sent {
+                bump(&self.counters.failures_dropped);
+            }
         }
     }
 }
@@ -559,11 +613,15 @@ async fn listen_loop(listener: TcpListener, shared: Arc<Shared>) {
             continue;
         };
         let shared = shared.clone();
-        tokio::spawn(async move {
-            let result = run(socket, addr, None, None, Direction::Incoming, &shared).await;
-            drop(permit);
-            finish(&shared, addr, Direction::Incoming, result).await;
-        });
+        let span = tracing::debug_span!("handshake", %addr, direction = "incoming");
+        tokio::spawn(
+            async move {
+                let result = run(socket, addr, None, None, Direction::Incoming, &shared).await;
+                drop(permit);
+                finish(&shared, addr, Direction::Incoming, result).await;
+            }
+            .instrument(span),
+        );
     }
 }
 
@@ -573,14 +631,18 @@ async fn dial_loop(mut rx: mpsc::Receiver<DiscoveredPeer>, shared: Arc<Shared>) 
             return;
         };
         let shared = shared.clone();
-        tokio::spawn(async move {
-            let result = dial(&peer, &shared).await;
-            drop(permit);
-            if let Ok(mut set) = shared.in_flight.lock() {
-                set.remove(&(peer.addr, peer.info_hash));
+        let span = tracing::debug_span!("handshake", addr = %peer.addr, direction = "outgoing");
+        tokio::spawn(
+            async move {
+                let result = dial(&peer, &shared).await;
+                drop(permit);
+                if let Ok(mut set) = shared.in_flight.lock() {
+                    set.remove(&(peer.addr, peer.info_hash));
+                }
+                finish(&shared, peer.addr, Direction::Outgoing, result).await;
             }
-            finish(&shared, peer.addr, Direction::Outgoing, result).await;
-        });
+            .instrument(span),
+        );
     }
 }
 
@@ -646,8 +708,8 @@ async fn run(
 ) -> Result<Connection, (Option<InfoHash>, HandshakeError)> {
     let now = Instant::now().into_std();
     let mut hs = match info_hash {
-        Some(h) => HandshakeState::new_initiator(&shared.config, now, h, expected),
-        None => HandshakeState::new_responder(&shared.config, now),
+        Some(h) => HandshakeState::new_initiator(&shared.config, now, addr, h, expected),
+        None => HandshakeState::new_responder(&shared.config, now, addr),
     };
     let mut filters = FilterRun::default();
     let mut input = FilterInput::new(direction, addr);
@@ -665,74 +727,62 @@ async fn run(
     let _ = socket.set_nodelay(true);
     let exchange = async {
         let mut buf = [0u8; READ_BUFFER];
+        let mut out = Vec::new();
         let mut header_checked = false;
         loop {
-            while let Some(bytes) = hs.poll_transmit() {
-                let n = socket.write(bytes).await?;
-                if n == 0 {
-                    return Err(HandshakeError::Closed {
-                        received: hs.bytes_received(),
-                    });
-                }
-                hs.advance_transmit(n);
+            while let Some(t) = hs.poll_transmit(&mut out) {
+                socket.write_all(&out[..t.len]).await?;
             }
-            let status = hs.status();
-            if !header_checked
-                && matches!(
-                    status,
-                    Status::NeedDecision { .. } | Status::HeaderReceived { .. } | Status::Complete
-                )
-            {
-                header_checked = true;
-                input.info_hash = hs.remote_info_hash();
-                input.extensions = hs.remote_extensions();
-                let hash = input.info_hash.unwrap_or_default();
-                if direction == Direction::Incoming && !shared.serves(&hash) {
-                    return Err(hs.reject());
-                }
-                if !filters.pass(&shared.filters, &input) {
-                    hs.abort();
-                    return Err(HandshakeError::Filtered {
-                        stage: FilterStage::InfoHash,
-                    });
-                }
-                if matches!(status, Status::NeedDecision { .. }) {
-                    hs.accept()?;
-                    continue;
+            if !header_checked && hs.status() != Status::Failed {
+                if let Some(hash) = hs.remote_info_hash() {
+                    header_checked = true;
+                    input.info_hash = Some(hash);
+                    input.extensions = hs.remote_extensions();
+                    if direction == Direction::Incoming && !shared.serves(&hash) {
+                        hs.reject();
+                    } else if !filters.pass(&shared.filters, &input) {
+                        hs.abort();
+                        return Err(HandshakeError::Filtered {
+                            stage: FilterStage::InfoHash,
+                        });
+                    } else if matches!(hs.status(), Status::NeedDecision { .. }) {
+                        hs.accept()?;
+                        continue;
+                    }
                 }
             }
-            if status == Status::Complete {
-                input.peer_id = hs.remote_peer_id();
-                if !filters.pass(&shared.filters, &input) {
-                    hs.abort();
-                    return Err(HandshakeError::Filtered {
-                        stage: FilterStage::PeerId,
-                    });
+            while let Some(ev) = hs.poll_event() {
+                match ev {
+                    HandshakeEvent::Failed(e) => return Err(e),
+                    HandshakeEvent::Complete(o) => {
+                        input.peer_id = Some(o.peer_id);
+                        if !filters.pass(&shared.filters, &input) {
+                            return Err(HandshakeError::Filtered {
+                                stage: FilterStage::PeerId,
+                            });
+                        }
+                        return Ok(o);
+                    }
+                    HandshakeEvent::NeedDecision { .. } => {}
                 }
-                return Ok(());
             }
             let n = socket.read(&mut buf).await?;
             if n == 0 {
-                return Err(hs.handle_eof());
+                hs.handle_eof();
+            } else {
+                hs.handle_bytes(Instant::now().into_std(), &buf[..n]);
             }
-            hs.handle_bytes(Instant::now().into_std(), &buf[..n])?;
         }
     };
     let result = match tokio::time::timeout_at(deadline, exchange).await {
         Ok(r) => r,
-        Err(_) => {
-            let _ = hs.handle_timeout(deadline.into_std());
-            Err(HandshakeError::Timeout {
-                received: hs.bytes_received(),
-            })
-        }
+        Err(_) => Err(HandshakeError::Timeout {
+            received: hs.stats().bytes_received,
+        }),
     };
     let hash = hs.remote_info_hash().or(info_hash);
-    if let Err(e) = result {
-        return Err((hash, e));
-    }
-    match hs.take_outcome() {
-        Some(o) => Ok(Connection {
+    match result {
+        Ok(o) => Ok(Connection {
             socket,
             leftover: o.leftover,
             remote_addr: addr,
@@ -742,9 +792,6 @@ async fn run(
             remote_extensions: o.remote_extensions,
             direction,
         }),
-        None => Err((
-            hash,
-            HandshakeError::InvalidState("handshake ended incomplete"),
-        )),
+        Err(e) => Err((hash, e)),
     }
 }

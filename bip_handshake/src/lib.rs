@@ -74,13 +74,20 @@
 //! # Layers
 //!
 //! * [`Handshake`]: the wire codec (decode borrows, encode appends).
-//! * [`HandshakeState`]: the sans-IO state machine for one connection, either side: bytes and
-//!   `now` in, bytes to send, a deadline and an [`Outcome`] (with any bytes read past the
-//!   handshake) out. An incoming handshake stops at [`Status::NeedDecision`] before anything
-//!   is sent, so an unknown info hash gets the connection closed without our handshake.
-//! * [`Handshaker`]: the tokio driver. A listener and a bounded dial queue, each handshake in a
-//!   task bounded by a semaphore and by the handshake timeout, a registry of info hashes,
-//!   [`HandshakeFilter`]s, [`Stats`] counters and an optional [`Failure`] channel.
+//! * [`HandshakeState`]: the sans-IO state machine for one connection, either side, on the
+//!   workspace's core contract (`handle_bytes`, `handle_timeout`, `poll_transmit`,
+//!   `poll_event`, `poll_timeout`, `stats`): bytes and `now` in, bytes to send, a deadline and
+//!   [`HandshakeEvent`]s out, ending in an [`Outcome`] (with any bytes read past the
+//!   handshake). An incoming handshake stops at [`HandshakeEvent::NeedDecision`] before
+//!   anything is sent, so an unknown info hash gets the connection closed without our
+//!   handshake.
+//! * `Handshaker` (default `tokio` feature): the tokio driver. A listener and a bounded dial
+//!   queue, each handshake in a task bounded by the handshake timeout, inbound slots shared
+//!   fairly between remote addresses, a registry of info hashes, [`HandshakeFilter`]s,
+//!   `Stats` counters and an optional bounded `Failure` channel.
+//!
+//! Without the `tokio` feature the crate is the codec, [`HandshakeState`] and [`Discovery`]
+//! only: no runtime, no TCP.
 //! * [`Discovery`]: what discovery services call; [`Handshaker`] implements it.
 //!
 //! MSE/PE encryption and uTP are not supported.
@@ -89,6 +96,7 @@ pub mod discovery;
 pub mod error;
 pub mod extensions;
 pub mod filter;
+#[cfg(feature = "tokio")]
 pub mod handshaker;
 pub mod message;
 pub mod state;
@@ -97,13 +105,16 @@ pub use discovery::*;
 pub use error::{ConfigError, DecodeError, FilterStage, HandshakeError};
 pub use extensions::Extensions;
 pub use filter::{FilterDecision, FilterInput, HandshakeFilter};
+#[cfg(feature = "tokio")]
 pub use handshaker::{
-    Connection, Connections, Failure, Handshaker, HandshakerBuilder, Stats,
+    Connection, Connections, Failure, FailureSink, Handshaker, HandshakerBuilder, Stats,
     DEFAULT_CONNECTION_BUFFER, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_CONCURRENT,
     DEFAULT_MAX_QUEUED_DIALS, READ_BUFFER,
 };
-pub use message::{Handshake, BITTORRENT_PROTOCOL};
+pub use message::{Handshake, PrefixError, BITTORRENT_PROTOCOL};
 pub use state::{
-    Direction, HandshakeConfig, HandshakeState, Outcome, Status, DEFAULT_HANDSHAKE_TIMEOUT,
+    Direction, Event as HandshakeEvent, HandshakeConfig, HandshakeState, HandshakeStats, Outcome,
+    Status, DEFAULT_HANDSHAKE_TIMEOUT,
 };
+#[cfg(feature = "tokio")]
 pub use tokio_stream::Stream;

@@ -11,6 +11,22 @@ pub const BITTORRENT_PROTOCOL: &[u8] = b"BitTorrent protocol";
 /// Length of the fixed part after the protocol string: reserved + info hash + peer id.
 pub const FIXED_LEN: usize = 8 + 20 + 20;
 
+/// How the start of an arriving handshake differs from the protocol string we expect
+/// ([`Handshake::check_prefix`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrefixError {
+    /// The length byte differs.
+    Length {
+        /// The length byte received.
+        received: u8,
+    },
+    /// The protocol string differs at `offset` (into the string).
+    Protocol {
+        /// Offset of the first differing byte.
+        offset: usize,
+    },
+}
+
 /// One handshake message, borrowing its protocol string from the input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Handshake<'a> {
@@ -86,6 +102,65 @@ impl<'a> Handshake<'a> {
                 peer_id: PeerId::new(id),
             },
             &bytes[total..],
+        ))
+    }
+
+    /// Length of the part a responder decides on (length byte, protocol string, reserved
+    /// bits, info hash): 48 for the standard protocol string.
+    pub const fn header_len_for(protocol_len: usize) -> usize {
+        1 + protocol_len + 8 + 20
+    }
+
+    /// Checks the first bytes of a handshake that is still arriving against the protocol
+    /// string we expect, so a wrong peer is refused at the first differing byte.
+    ///
+    /// # Errors
+    ///
+    /// [`PrefixError::Length`] when the length byte differs, [`PrefixError::Protocol`] with
+    /// the offset into the protocol string of the first differing byte.
+    pub fn check_prefix(expected: &[u8], bytes: &[u8]) -> Result<(), PrefixError> {
+        let Some(&len) = bytes.first() else {
+            return Ok(());
+        };
+        if usize::from(len) != expected.len() {
+            return Err(PrefixError::Length { received: len });
+        }
+        let got = &bytes[1..bytes.len().min(1 + expected.len())];
+        match got.iter().zip(expected).position(|(a, b)| a != b) {
+            Some(offset) => Err(PrefixError::Protocol { offset }),
+            None => Ok(()),
+        }
+    }
+
+    /// Decodes the header (protocol string, reserved bits, info hash) at the start of
+    /// `bytes`, before the peer id has arrived.
+    ///
+    /// # Errors
+    ///
+    /// [`DecodeError::Truncated`] when the header is incomplete.
+    pub fn decode_header(bytes: &'a [u8]) -> Result<(&'a [u8], Extensions, InfoHash), DecodeError> {
+        let Some(&plen) = bytes.first() else {
+            return Err(DecodeError::Truncated {
+                needed: 1,
+                available: 0,
+            });
+        };
+        let total = Self::header_len_for(usize::from(plen));
+        if bytes.len() < total {
+            return Err(DecodeError::Truncated {
+                needed: total,
+                available: bytes.len(),
+            });
+        }
+        let p_end = 1 + usize::from(plen);
+        let mut reserved = [0u8; 8];
+        reserved.copy_from_slice(&bytes[p_end..p_end + 8]);
+        let mut hash = [0u8; 20];
+        hash.copy_from_slice(&bytes[p_end + 8..total]);
+        Ok((
+            &bytes[1..p_end],
+            Extensions::from_bytes(reserved),
+            InfoHash::new(hash),
         ))
     }
 

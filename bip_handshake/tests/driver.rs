@@ -112,7 +112,7 @@ async fn leftover_bytes_are_kept() {
 #[tokio::test]
 async fn unknown_hash_is_closed_without_our_handshake() {
     timeout(LIMIT, async {
-        let (fail_tx, mut fails) = mpsc::unbounded_channel();
+        let (fail_tx, mut fails) = mpsc::channel(1024);
         let (seed, _conns) = Handshaker::builder(id(b'S'))
             .listen_addr(lo())
             .torrent(H)
@@ -132,7 +132,7 @@ async fn unknown_hash_is_closed_without_our_handshake() {
         assert_eq!(seed.stats().failed_unknown_hash, 1);
 
         // And a bip dialer for the wrong hash gets a typed error, not a hang.
-        let (dial_tx, mut dial_fails) = mpsc::unbounded_channel();
+        let (dial_tx, mut dial_fails) = mpsc::channel(1024);
         let (us, _c) = Handshaker::builder(id(b'U'))
             .listen_addr(lo())
             .failures(dial_tx)
@@ -157,7 +157,7 @@ async fn unknown_hash_is_closed_without_our_handshake() {
 #[tokio::test]
 async fn slow_drip_cannot_hold_a_slot_past_the_timeout() {
     timeout(LIMIT, async {
-        let (fail_tx, mut fails) = mpsc::unbounded_channel();
+        let (fail_tx, mut fails) = mpsc::channel(1024);
         let (seed, _conns) = Handshaker::builder(id(b'S'))
             .listen_addr(lo())
             .torrent(H)
@@ -229,7 +229,7 @@ async fn dial_limits_duplicates_own_address_and_full_queue() {
 async fn filters_block_at_each_stage() {
     timeout(LIMIT, async {
         let other = InfoHash::new([7; 20]);
-        let (fail_tx, mut fails) = mpsc::unbounded_channel();
+        let (fail_tx, mut fails) = mpsc::channel(1024);
         let (seed, mut conns) = Handshaker::builder(id(b'S'))
             .listen_addr(lo())
             .torrent(H)
@@ -336,7 +336,7 @@ async fn connect_failure_is_typed() {
     timeout(LIMIT, async {
         // Bind then drop: nothing listens on that port now.
         let port = TcpListener::bind(lo()).await.unwrap().local_addr().unwrap();
-        let (tx, mut fails) = mpsc::unbounded_channel();
+        let (tx, mut fails) = mpsc::channel(1024);
         let (us, _c) = Handshaker::builder(id(b'U'))
             .listen_addr(lo())
             .failures(tx)

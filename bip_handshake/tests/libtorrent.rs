@@ -237,7 +237,7 @@ async fn wrong_info_hash_is_a_typed_error() {
     }
     timeout(LIMIT, async {
         let lt = LtPeer::start(None).await;
-        let (tx, mut fails) = mpsc::unbounded_channel();
+        let (tx, mut fails) = mpsc::channel(1024);
         let (hs, _conns) = Handshaker::builder(our_id())
             .listen_addr("127.0.0.1:0".parse().unwrap())
             .handshake_timeout(Duration::from_secs(10))

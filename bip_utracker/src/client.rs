@@ -5,14 +5,13 @@ use std::collections::{HashMap, VecDeque};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use bip_util::{InfoHash, PeerId};
-use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use bip_util::{core_rng, CoreRng, InfoHash, PeerId, Transmit};
+use rand::Rng;
 use thiserror::Error;
 
 use crate::codec::{
-    encode_scrape, response_header, Action, AddressFamily, AnnounceRequest, ConnectRequest, Event,
-    Response, ScrapeStats, MAX_SCRAPE_HASHES,
+    response_header, Action, AddressFamily, AnnounceRequest, ConnectRequest, Event, Response,
+    ScrapeRequest, ScrapeStats, MAX_SCRAPE_HASHES,
 };
 
 /// Client core settings.
@@ -112,6 +111,15 @@ pub enum RequestError {
     /// Too many requests in flight.
     #[error("too many requests in flight")]
     Busy,
+    /// The datagram could not be sent: no socket of the tracker's address family, or the
+    /// send failed (reported at once instead of after the retransmission schedule).
+    #[error("cannot reach {addr}: {reason}")]
+    Unreachable {
+        /// The tracker.
+        addr: SocketAddr,
+        /// Why.
+        reason: String,
+    },
 }
 
 /// Identifies a request of a [`ClientCore`].
@@ -129,13 +137,24 @@ pub enum ClientEvent {
     Failed(RequestId, RequestError),
 }
 
-/// A datagram to send.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Transmit {
-    /// Destination.
-    pub to: SocketAddr,
-    /// Payload.
-    pub bytes: Vec<u8>,
+/// Counters of a [`ClientCore`], a plain snapshot ([`ClientCore::stats`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ClientStats {
+    /// Announces and scrapes started.
+    pub requests: u64,
+    /// Datagrams handed out (connects, requests, retransmissions).
+    pub datagrams_sent: u64,
+    /// Retransmissions (connects and requests).
+    pub retransmits: u64,
+    /// Requests answered.
+    pub answered: u64,
+    /// Requests failed (timeouts, tracker errors, unreachable).
+    pub failed: u64,
+    /// Requests cancelled by the caller.
+    pub cancelled: u64,
+    /// Requests in flight now.
+    pub in_flight: u64,
 }
 
 #[derive(Debug)]
@@ -183,30 +202,35 @@ enum Tx {
     Request(RequestId),
 }
 
-/// The sans-IO UDP tracker client. Drive it with [`handle_datagram`](Self::handle_datagram)
-/// and [`handle_timeout`](Self::handle_timeout); drain [`poll_transmit`](Self::poll_transmit)
-/// and [`poll_event`](Self::poll_event) after every input.
+/// The sans-IO UDP tracker client, on the workspace's core contract. Drive it with
+/// [`handle_datagram`](Self::handle_datagram) and [`handle_timeout`](Self::handle_timeout);
+/// drain [`poll_transmit`](Self::poll_transmit) and [`poll_event`](Self::poll_event) after
+/// every input; sleep until [`poll_timeout`](Self::poll_timeout).
 #[derive(Debug)]
 pub struct ClientCore {
     config: ClientConfig,
-    rng: StdRng,
+    rng: CoreRng,
+    stats: ClientStats,
     key: u32,
     next_id: u64,
     conns: HashMap<SocketAddr, Conn>,
     reqs: HashMap<RequestId, Req>,
     txs: HashMap<u32, Tx>,
-    transmits: VecDeque<Transmit>,
+    transmits: VecDeque<(SocketAddr, Vec<u8>)>,
     events: VecDeque<ClientEvent>,
 }
 
 impl ClientCore {
-    /// A client with randomness from `seed`.
-    pub fn new(config: ClientConfig, seed: u64) -> Self {
-        let mut rng = StdRng::seed_from_u64(seed);
+    /// A client whose randomness (transaction ids, the announce key) all comes from `seed`
+    /// through the reproducible [`CoreRng`]: tests give fixed seeds, drivers
+    /// [`bip_util::core::os_seed`].
+    pub fn new(config: ClientConfig, seed: [u8; 32]) -> Self {
+        let mut rng = core_rng(seed);
         let key = rng.gen();
         ClientCore {
             config,
             rng,
+            stats: ClientStats::default(),
             key,
             next_id: 0,
             conns: HashMap::new(),
@@ -268,7 +292,9 @@ impl ClientCore {
 
     fn start(&mut self, now: Instant, target: SocketAddr, kind: Kind) -> RequestId {
         let id = self.alloc_id();
+        self.stats.requests += 1;
         if self.reqs.len() >= self.config.max_in_flight {
+            self.stats.failed += 1;
             self.events
                 .push_back(ClientEvent::Failed(id, RequestError::Busy));
             return id;
@@ -328,7 +354,7 @@ impl ClientCore {
             transaction_id: tid,
         }
         .encode(&mut bytes);
-        self.transmits.push_back(Transmit { to: target, bytes });
+        self.transmits.push_back((target, bytes));
     }
 
     fn send_request(&mut self, now: Instant, id: RequestId, cid: u64, tries: u32) {
@@ -362,12 +388,17 @@ impl ClientCore {
                 url_data: url.as_deref().map(std::borrow::Cow::Borrowed),
             }
             .encode(&mut bytes),
-            Kind::Scrape(h) => encode_scrape(cid, tid, h, &mut bytes),
+            Kind::Scrape(h) => {
+                let hashes: Vec<u8> = h.iter().flat_map(|h| *h.as_bytes()).collect();
+                ScrapeRequest {
+                    connection_id: cid,
+                    transaction_id: tid,
+                    info_hashes: &hashes,
+                }
+                .encode(&mut bytes)
+            }
         }
-        self.transmits.push_back(Transmit {
-            to: r.target,
-            bytes,
-        });
+        self.transmits.push_back((r.target, bytes));
     }
 
     fn finish(&mut self, id: RequestId, ev: ClientEvent) {
@@ -375,7 +406,63 @@ impl ClientCore {
             if let Phase::Sent { tid, .. } = r.phase {
                 self.txs.remove(&tid);
             }
+            if matches!(ev, ClientEvent::Failed(..)) {
+                self.stats.failed += 1;
+            } else {
+                self.stats.answered += 1;
+            }
             self.events.push_back(ev);
+        }
+    }
+
+    /// Forgets request `id`: no more retransmissions and no event for it (what a dropped
+    /// `announce`/`scrape` future of the driver does). A connect it was waiting on goes on
+    /// only while other requests wait on it too.
+    pub fn cancel(&mut self, id: RequestId) {
+        let Some(r) = self.reqs.remove(&id) else {
+            return;
+        };
+        self.stats.cancelled += 1;
+        if let Phase::Sent { tid, .. } = r.phase {
+            self.txs.remove(&tid);
+        }
+        if let Some(Conn::Connecting { tid, waiters, .. }) = self.conns.get_mut(&r.target) {
+            waiters.retain(|w| *w != id);
+            if waiters.is_empty() {
+                let tid = *tid;
+                self.txs.remove(&tid);
+                self.conns.remove(&r.target);
+            }
+        }
+    }
+
+    /// Fails every request to `target` at once with [`RequestError::Unreachable`]: the driver
+    /// has no socket of its address family, or sending to it failed.
+    pub fn fail_target(&mut self, target: SocketAddr, reason: &str) {
+        if let Some(Conn::Connecting { tid, .. }) = self.conns.remove(&target) {
+            self.txs.remove(&tid);
+        }
+        let mut ids: Vec<RequestId> = self
+            .reqs
+            .iter()
+            .filter(|(_, r)| r.target == target)
+            .map(|(id, _)| *id)
+            .collect();
+        ids.sort();
+        for id in ids {
+            let e = RequestError::Unreachable {
+                addr: target,
+                reason: reason.to_string(),
+            };
+            self.finish(id, ClientEvent::Failed(id, e));
+        }
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> ClientStats {
+        ClientStats {
+            in_flight: self.reqs.len() as u64,
+            ..self.stats
         }
     }
 
@@ -497,6 +584,7 @@ impl ClientCore {
             }
             let tid = self.new_tid(Tx::Connect(target));
             let deadline = now + self.timeout(tries);
+            self.stats.retransmits += 1;
             self.conns.insert(
                 target,
                 Conn::Connecting {
@@ -528,6 +616,7 @@ impl ClientCore {
                 self.finish(id, ClientEvent::Failed(id, RequestError::Timeout(tries)));
                 continue;
             }
+            self.stats.retransmits += 1;
             self.dispatch(now, id, tries);
         }
         // Forget expired connection ids.
@@ -548,9 +637,16 @@ impl ClientCore {
         c.chain(r).min()
     }
 
-    /// The next datagram to send.
-    pub fn poll_transmit(&mut self) -> Option<Transmit> {
-        self.transmits.pop_front()
+    /// The next datagram to send, written into `buf` (cleared first).
+    pub fn poll_transmit(&mut self, buf: &mut Vec<u8>) -> Option<Transmit> {
+        let (to, bytes) = self.transmits.pop_front()?;
+        buf.clear();
+        buf.extend_from_slice(&bytes);
+        self.stats.datagrams_sent += 1;
+        Some(Transmit {
+            to,
+            len: bytes.len(),
+        })
     }
 
     /// The next result.

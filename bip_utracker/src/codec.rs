@@ -178,6 +178,30 @@ fn check_action(
     Ok(())
 }
 
+/// The fixed start of every request: connection id (the protocol id for a connect), action
+/// and transaction id. A server reads it first to route the datagram.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestHeader {
+    /// The connection id, or [`PROTOCOL_ID`] in a connect request.
+    pub connection_id: u64,
+    /// The action.
+    pub action: Action,
+    /// Chosen by the client, echoed by the tracker.
+    pub transaction_id: u32,
+}
+
+impl RequestHeader {
+    /// Decodes the first 16 bytes of a request (the rest is ignored).
+    pub fn decode(b: &[u8]) -> Result<Self, DecodeError> {
+        need("request", b, CONNECT_LEN)?;
+        Ok(RequestHeader {
+            connection_id: u64_at(b, 0),
+            action: Action(u32_at(b, 8)),
+            transaction_id: u32_at(b, 12),
+        })
+    }
+}
+
 /// Reads the action and transaction id of a tracker response (first 8 bytes), if present.
 pub fn response_header(b: &[u8]) -> Option<(Action, u32)> {
     (b.len() >= RESPONSE_HEADER_LEN).then(|| (Action(u32_at(b, 0)), u32_at(b, 4)))
@@ -581,13 +605,7 @@ impl<'a> AnnounceResponse<'a> {
 }
 
 /// Appends the 20-byte announce response header (peers follow).
-pub fn encode_announce_header(
-    tid: u32,
-    interval: u32,
-    leechers: u32,
-    seeders: u32,
-    out: &mut Vec<u8>,
-) {
+fn encode_announce_header(tid: u32, interval: u32, leechers: u32, seeders: u32, out: &mut Vec<u8>) {
     out.extend_from_slice(&Action::ANNOUNCE.0.to_be_bytes());
     out.extend_from_slice(&tid.to_be_bytes());
     out.extend_from_slice(&interval.to_be_bytes());
@@ -728,15 +746,5 @@ impl<'a> Response<'a> {
             Response::Scrape(r) => r.encode(out),
             Response::Error(r) => r.encode(out),
         }
-    }
-}
-
-/// Appends a scrape request for raw 20-byte hashes.
-pub(crate) fn encode_scrape(cid: u64, tid: u32, hashes: &[InfoHash], out: &mut Vec<u8>) {
-    out.extend_from_slice(&cid.to_be_bytes());
-    out.extend_from_slice(&Action::SCRAPE.0.to_be_bytes());
-    out.extend_from_slice(&tid.to_be_bytes());
-    for h in hashes {
-        out.extend_from_slice(h.as_bytes());
     }
 }

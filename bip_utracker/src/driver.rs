@@ -10,20 +10,22 @@ use bip_handshake::{DiscoveredPeer, Discovery, PeerSource};
 use bip_util::InfoHash;
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
+use tracing::Instrument;
 
 use crate::client::{
     AnnounceParams, AnnounceReply, ClientConfig, ClientCore, ClientEvent, RequestError, RequestId,
 };
 use crate::codec::{ScrapeStats, MAX_SCRAPE_HASHES};
-use crate::server::{ConnectionIds, Counters, ServerConfig, ServerCore, Store};
+use crate::server::{ConnectionIds, Counters, ServerConfig, ServerCore, ServerStats, Store};
+use crate::url::{TrackerUrl, UrlError};
 
 /// Errors of the tokio client.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ClientError {
     /// The URL is not `udp://host:port[/path?query]`.
-    #[error("bad tracker URL {0:?}")]
-    BadUrl(String),
+    #[error(transparent)]
+    BadUrl(#[from] UrlError),
     /// DNS or socket failure.
     #[error("I/O: {0}")]
     Io(#[from] io::Error),
@@ -35,53 +37,17 @@ pub enum ClientError {
     Closed,
 }
 
-/// A parsed `udp://host:port[/path?query]` URL.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TrackerUrl {
-    /// Host name or address (IPv6 without brackets).
-    pub host: String,
-    /// UDP port.
-    pub port: u16,
-    /// Path and query (BEP 41 URL data), empty when absent.
-    pub path: String,
+/// Resolves a tracker URL's host through tokio (first address returned).
+async fn resolve(u: &TrackerUrl) -> Result<SocketAddr, ClientError> {
+    let mut addrs = tokio::net::lookup_host((u.host.as_str(), u.port)).await?;
+    addrs
+        .next()
+        .ok_or_else(|| ClientError::Io(io::Error::new(io::ErrorKind::NotFound, "no address")))
 }
 
-impl TrackerUrl {
-    /// Parses a tracker URL.
-    pub fn parse(url: &str) -> Result<Self, ClientError> {
-        let bad = || ClientError::BadUrl(url.to_string());
-        let rest = url.strip_prefix("udp://").ok_or_else(bad)?;
-        let (hostport, path) = match rest.find(['/', '?']) {
-            Some(i) => (&rest[..i], &rest[i..]),
-            None => (rest, ""),
-        };
-        let (host, port) = if let Some(h) = hostport.strip_prefix('[') {
-            let (h, p) = h.split_once("]:").ok_or_else(bad)?;
-            (h, p)
-        } else {
-            hostport.rsplit_once(':').ok_or_else(bad)?
-        };
-        if host.is_empty() {
-            return Err(bad());
-        }
-        Ok(TrackerUrl {
-            host: host.to_string(),
-            port: port.parse().map_err(|_| bad())?,
-            path: path.to_string(),
-        })
-    }
-
-    /// Resolves the host through tokio (first address returned).
-    pub async fn resolve(&self) -> Result<SocketAddr, ClientError> {
-        let mut addrs = tokio::net::lookup_host((self.host.as_str(), self.port)).await?;
-        addrs
-            .next()
-            .ok_or_else(|| ClientError::Io(io::Error::new(io::ErrorKind::NotFound, "no address")))
-    }
-
-    fn url_data(&self) -> Option<Vec<u8>> {
-        (!self.path.is_empty()).then(|| self.path.as_bytes().to_vec())
-    }
+/// The drivers' clock: tokio's, so tests can pause it.
+fn now() -> Instant {
+    tokio::time::Instant::now().into_std()
 }
 
 enum Cmd {
@@ -115,11 +81,18 @@ impl std::fmt::Debug for Client {
 
 impl Client {
     /// Binds an IPv4 and (when available) an IPv6 socket and starts the client task.
+    ///
+    /// `seed` seeds the core's transaction ids and announce key (expanded into the 32-byte
+    /// seed of [`ClientCore::new`]); give a fresh one per client, e.g. [`seed_from_clock`].
+    /// An announce or scrape to an address family without a socket fails at once with
+    /// [`RequestError::Unreachable`]; dropping its future cancels its retransmissions.
     pub async fn new(config: ClientConfig, seed: u64) -> io::Result<Client> {
         let v4 = UdpSocket::bind("0.0.0.0:0").await?;
         let v6 = UdpSocket::bind("[::]:0").await.ok();
         let (tx, rx) = mpsc::channel(64);
-        tokio::spawn(run_client(ClientCore::new(config, seed), v4, v6, rx));
+        let core = ClientCore::new(config, crate::expand_seed(seed));
+        let span = tracing::info_span!("tracker_client", v4 = ?v4.local_addr().ok());
+        tokio::spawn(run_client(core, v4, v6, rx).instrument(span));
         Ok(Client {
             tx,
             discovery: None,
@@ -139,7 +112,7 @@ impl Client {
         params: AnnounceParams,
     ) -> Result<AnnounceReply, ClientError> {
         let u = TrackerUrl::parse(url)?;
-        let addr = u.resolve().await?;
+        let addr = resolve(&u).await?;
         let (tx, rx) = oneshot::channel();
         let ih = params.info_hash;
         self.tx
@@ -162,7 +135,7 @@ impl Client {
         hashes: &[InfoHash],
     ) -> Result<Vec<ScrapeStats>, ClientError> {
         let u = TrackerUrl::parse(url)?;
-        let addr = u.resolve().await?;
+        let addr = resolve(&u).await?;
         let mut rxs = Vec::new();
         for chunk in hashes.chunks(MAX_SCRAPE_HASHES) {
             let (tx, rx) = oneshot::channel();
@@ -193,6 +166,39 @@ async fn recv_opt(s: &Option<UdpSocket>, buf: &mut [u8]) -> io::Result<(usize, S
     }
 }
 
+fn reply(pending: &mut Pending, ev: ClientEvent) {
+    match ev {
+        ClientEvent::Announced(id, r) => {
+            if let Some(PendingReply::Announce(tx)) = pending.remove(&id) {
+                let _ = tx.send(Ok(r));
+            }
+        }
+        ClientEvent::Scraped(id, s) => {
+            if let Some(PendingReply::Scrape(tx)) = pending.remove(&id) {
+                let _ = tx.send(Ok(s));
+            }
+        }
+        ClientEvent::Failed(id, e) => match pending.remove(&id) {
+            Some(PendingReply::Announce(tx)) => {
+                let _ = tx.send(Err(e));
+            }
+            Some(PendingReply::Scrape(tx)) => {
+                let _ = tx.send(Err(e));
+            }
+            None => {}
+        },
+    }
+}
+
+impl PendingReply {
+    fn is_closed(&self) -> bool {
+        match self {
+            PendingReply::Announce(tx) => tx.is_closed(),
+            PendingReply::Scrape(tx) => tx.is_closed(),
+        }
+    }
+}
+
 async fn run_client(
     mut core: ClientCore,
     v4: UdpSocket,
@@ -202,41 +208,32 @@ async fn run_client(
     let mut pending = Pending::new();
     let mut buf4 = vec![0u8; 65536];
     let mut buf6 = vec![0u8; 65536];
+    let mut out = Vec::with_capacity(1500);
     let mut open = true;
+    let sock_for = |to: &SocketAddr| {
+        if to.is_ipv4() {
+            Some(&v4)
+        } else {
+            v6.as_ref()
+        }
+    };
     loop {
         // Drain outputs.
-        while let Some(t) = core.poll_transmit() {
-            let sock = if t.to.is_ipv4() {
-                Some(&v4)
-            } else {
-                v6.as_ref()
+        while let Some(t) = core.poll_transmit(&mut out) {
+            let sent = match sock_for(&t.to) {
+                Some(s) => s.send_to(&out[..t.len], t.to).await.map(|_| ()),
+                None => Err(io::Error::new(
+                    io::ErrorKind::Unsupported,
+                    "no socket of this address family",
+                )),
             };
-            if let Some(s) = sock {
-                let _ = s.send_to(&t.bytes, t.to).await;
+            if let Err(e) = sent {
+                tracing::debug!(to = %t.to, error = %e, "send failed");
+                core.fail_target(t.to, &e.to_string());
             }
         }
         while let Some(ev) = core.poll_event() {
-            match ev {
-                ClientEvent::Announced(id, r) => {
-                    if let Some(PendingReply::Announce(tx)) = pending.remove(&id) {
-                        let _ = tx.send(Ok(r));
-                    }
-                }
-                ClientEvent::Scraped(id, s) => {
-                    if let Some(PendingReply::Scrape(tx)) = pending.remove(&id) {
-                        let _ = tx.send(Ok(s));
-                    }
-                }
-                ClientEvent::Failed(id, e) => match pending.remove(&id) {
-                    Some(PendingReply::Announce(tx)) => {
-                        let _ = tx.send(Err(e));
-                    }
-                    Some(PendingReply::Scrape(tx)) => {
-                        let _ = tx.send(Err(e));
-                    }
-                    None => {}
-                },
-            }
+            reply(&mut pending, ev);
         }
         if !open && pending.is_empty() {
             return;
@@ -251,22 +248,36 @@ async fn run_client(
         tokio::select! {
             cmd = rx.recv(), if open => match cmd {
                 Some(Cmd::Announce(addr, p, url, tx)) => {
-                    let id = core.announce(Instant::now(), addr, p, url);
+                    let id = core.announce(now(), addr, p, url);
                     pending.insert(id, PendingReply::Announce(tx));
                 }
                 Some(Cmd::Scrape(addr, h, tx)) => {
-                    let id = core.scrape(Instant::now(), addr, h);
+                    let id = core.scrape(now(), addr, h);
                     pending.insert(id, PendingReply::Scrape(tx));
                 }
                 None => open = false,
             },
             r = v4.recv_from(&mut buf4) => if let Ok((n, from)) = r {
-                core.handle_datagram(Instant::now(), from, &buf4[..n]);
+                core.handle_datagram(now(), from, &buf4[..n]);
             },
             r = recv_opt(&v6, &mut buf6) => if let Ok((n, from)) = r {
-                core.handle_datagram(Instant::now(), from, &buf6[..n]);
+                core.handle_datagram(now(), from, &buf6[..n]);
             },
-            () = sleep => core.handle_timeout(Instant::now()),
+            () = sleep => {
+                // Requests whose future was dropped are cancelled before anything is
+                // retransmitted for them.
+                let gone: Vec<RequestId> = pending
+                    .iter()
+                    .filter(|(_, p)| p.is_closed())
+                    .map(|(id, _)| *id)
+                    .collect();
+                for id in gone {
+                    pending.remove(&id);
+                    core.cancel(id);
+                    tracing::debug!(?id, "request dropped by its caller: cancelled");
+                }
+                core.handle_timeout(now());
+            }
         }
     }
 }
@@ -323,9 +334,8 @@ impl Server {
         config: ServerConfig,
         store: Arc<S>,
     ) -> io::Result<Server> {
-        let now = Instant::now();
         let seed = seed_from_clock();
-        let ids = ConnectionIds::new(seed, now, config.connection_id_window);
+        let ids = ConnectionIds::new(seed, now(), config.connection_id_window);
         let counters = Arc::new(Counters::default());
         let first = reuseport_socket(addr, n > 1)?;
         let local_addr = first.local_addr()?;
@@ -338,7 +348,8 @@ impl Server {
             let sock = UdpSocket::from_std(s)?;
             let core = ServerCore::new(config.clone(), store.clone(), ids.clone())
                 .with_counters(counters.clone());
-            tasks.push(tokio::spawn(run_server(core, sock)));
+            let span = tracing::info_span!("tracker_server", local = %local_addr);
+            tasks.push(tokio::spawn(run_server(core, sock).instrument(span)));
         }
         Ok(Server {
             local_addr,
@@ -352,9 +363,9 @@ impl Server {
         self.local_addr
     }
 
-    /// The shared counters.
-    pub fn counters(&self) -> &Arc<Counters> {
-        &self.counters
+    /// The counters of all sockets, a snapshot.
+    pub fn stats(&self) -> ServerStats {
+        self.counters.snapshot()
     }
 }
 
@@ -374,7 +385,8 @@ pub fn seed_from_clock() -> u64 {
 
 async fn run_server<S: Store>(mut core: ServerCore<S>, sock: UdpSocket) {
     let mut buf = vec![0u8; 65536];
-    let sleep = tokio::time::sleep_until(Instant::now().into());
+    core.handle_timeout(now());
+    let sleep = tokio::time::sleep_until(tokio::time::Instant::now());
     tokio::pin!(sleep);
     loop {
         tokio::select! {
@@ -387,22 +399,29 @@ async fn run_server<S: Store>(mut core: ServerCore<S>, sock: UdpSocket) {
                     let (n, from) = match sock.try_recv_from(&mut buf) {
                         Ok(x) => x,
                         Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                        Err(_) => continue,
+                        Err(e) => {
+                            tracing::trace!(error = %e, "receive failed");
+                            continue;
+                        }
                     };
-                    if let Some(resp) = core.handle_datagram(Instant::now(), from, &buf[..n]) {
+                    if let Some(resp) = core.handle_datagram(now(), from, &buf[..n]) {
                         match sock.try_send_to(resp, from) {
                             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                                 let _ = sock.send_to(resp, from).await;
                             }
-                            _ => {}
+                            Err(e) => tracing::trace!(to = %from, error = %e, "send failed"),
+                            Ok(_) => {}
                         }
                     }
                 }
             }
             () = &mut sleep => {
-                let now = Instant::now();
-                core.handle_timeout(now);
-                let next = core.poll_timeout(now).max(now + Duration::from_millis(100));
+                let t = now();
+                core.handle_timeout(t);
+                let next = core
+                    .poll_timeout()
+                    .unwrap_or(t + Duration::from_secs(60))
+                    .max(t + Duration::from_millis(100));
                 sleep.as_mut().reset(next.into());
             }
         }
@@ -414,6 +433,9 @@ async fn run_server<S: Store>(mut core: ServerCore<S>, sock: UdpSocket) {
 /// call per batch of datagrams, no reactor). The fastest driver when the tracker owns its
 /// threads; [`Server`] is the one to embed in a tokio application. Dropping it stops and
 /// joins the threads (within about 100 ms).
+///
+/// Its threads run no tokio runtime, so they read `std::time::Instant::now()`; the tokio
+/// drivers read tokio's clock.
 #[derive(Debug)]
 pub struct ThreadedServer {
     local_addr: SocketAddr,
@@ -472,9 +494,9 @@ impl ThreadedServer {
         self.local_addr
     }
 
-    /// The shared counters.
-    pub fn counters(&self) -> &Arc<Counters> {
-        &self.counters
+    /// The counters of all sockets, a snapshot.
+    pub fn stats(&self) -> ServerStats {
+        self.counters.snapshot()
     }
 }
 
@@ -510,7 +532,10 @@ fn run_threaded<S: Store>(
         tx.flush(&sock);
         if n == 0 || now >= next_timer {
             core.handle_timeout(now);
-            next_timer = core.poll_timeout(now).max(now + THREAD_TICK);
+            next_timer = core
+                .poll_timeout()
+                .unwrap_or(now + THREAD_TICK)
+                .max(now + THREAD_TICK);
         }
         debug_assert!(rx.len() == n);
     }

@@ -26,15 +26,16 @@
 //! // Two peers announce; the second one learns about the first.
 //! for (i, port) in [(1u8, 6881u16), (2, 6882)] {
 //!     let me = format!("10.0.0.{i}:40000").parse()?;
-//!     let mut client = ClientCore::new(ClientConfig::default(), u64::from(i));
+//!     let mut client = ClientCore::new(ClientConfig::default(), [i; 32]);
 //!     let mut params = AnnounceParams::new(info_hash, PeerId::new([i; 20]), port);
 //!     params.event = Event::STARTED;
 //!     params.left = 1000;
 //!     let id = client.announce(now, tracker, params, None);
 //!     // Shuttle datagrams until the client reports a result.
-//!     while let Some(t) = client.poll_transmit() {
+//!     let mut buf = Vec::new();
+//!     while let Some(t) = client.poll_transmit(&mut buf) {
 //!         assert_eq!(t.to, tracker);
-//!         if let Some(reply) = server.handle_datagram(now, me, &t.bytes) {
+//!         if let Some(reply) = server.handle_datagram(now, me, &buf[..t.len]) {
 //!             let reply = reply.to_vec();
 //!             client.handle_datagram(now, tracker, &reply);
 //!         }
@@ -60,14 +61,15 @@
 //!   round-trip; announce responses carry IPv4 or IPv6 peers by the packet's
 //!   [`AddressFamily`](codec::AddressFamily); BEP 41 URL data is parsed and written.
 //! * [`ServerCore`]: stateless keyed-hash connection ids ([`ConnectionIds`]), an optional
-//!   [`AccessList`], limits from [`ServerConfig`], [`Counters`]; decisions made by a [`Store`]
-//!   such as the built-in [`MemoryStore`] (expiry, bounded torrents and peers).
+//!   [`AccessList`], limits from [`ServerConfig`], [`ServerStats`]; decisions made by a
+//!   [`Store`] such as the built-in [`MemoryStore`] (expiry, bounded torrents and peers, fair
+//!   shares per source address so one address cannot evict the others).
 //! * [`ClientCore`]: connection-id cache, retransmission at `base · 2ⁿ`, transaction matching,
 //!   copes with opentracker's 8-byte announce reply ([`RequestError::ShortAnnounce`]).
-//! * [`Client`] and [`Server`]: the tokio drivers. [`Client::with_discovery`] feeds announced
+//! * `Client` and `Server` (default `tokio` feature): the tokio drivers. [`Client::with_discovery`] feeds announced
 //!   peers to a [`bip_handshake::Discovery`]; [`Server::serve_reuseport`] runs one socket per
 //!   task with `SO_REUSEPORT`.
-//! * [`ThreadedServer`]: the fastest server driver, one OS thread per `SO_REUSEPORT` socket
+//! * `ThreadedServer` (default `tokio` feature): the fastest server driver, one OS thread per `SO_REUSEPORT` socket
 //!   with blocking batched I/O (`recvmmsg`/`sendmmsg` on Linux through `nix`, so still no
 //!   `unsafe` here); what the `tracker serve` tool runs.
 //!
@@ -78,19 +80,33 @@
 //! [`MemoryStore`]: 1,000,000 torrents, 10,000 peers per torrent and family, peers expire after
 //! two announce intervals; client: 1024 requests in flight, 9 tries from 15 s.
 
+#[cfg(feature = "tokio")]
 mod batch;
 pub mod client;
 pub mod codec;
+#[cfg(feature = "tokio")]
 pub mod driver;
 pub mod server;
+mod url;
 
+pub use bip_util::Transmit;
 pub use client::{
-    AnnounceParams, AnnounceReply, ClientConfig, ClientCore, ClientEvent, RequestError, RequestId,
-    Transmit,
+    AnnounceParams, AnnounceReply, ClientConfig, ClientCore, ClientEvent, ClientStats,
+    RequestError, RequestId,
 };
 pub use codec::DecodeError;
-pub use driver::{Client, ClientError, Server, ThreadedServer, TrackerUrl};
+#[cfg(feature = "tokio")]
+pub use driver::{Client, ClientError, Server, ThreadedServer};
 pub use server::{
-    AccessList, Announce, ConnectionIds, CounterSnapshot, Counters, MemoryStore, MemoryStoreConfig,
-    Refusal, ServerConfig, ServerCore, Store, SwarmCounts,
+    AccessList, Announce, ConnectionIds, Counters, MemoryStore, MemoryStoreConfig, Refusal,
+    ServerConfig, ServerCore, ServerStats, Store, SwarmCounts,
 };
+pub use url::{TrackerUrl, UrlError};
+
+/// A 32-byte [`CoreRng`](bip_util::CoreRng) seed from a 64-bit one (little-endian in the first
+/// eight bytes), for the constructors that keep their `u64` seed.
+pub(crate) fn expand_seed(seed: u64) -> [u8; 32] {
+    let mut s = [0u8; 32];
+    s[..8].copy_from_slice(&seed.to_le_bytes());
+    s
+}

@@ -29,6 +29,27 @@ fn cfg() -> ClientConfig {
     }
 }
 
+/// A datagram the core handed out, as owned bytes.
+struct Sent {
+    #[allow(dead_code)]
+    to: SocketAddr,
+    bytes: Vec<u8>,
+}
+
+fn tx(c: &mut ClientCore) -> Option<Sent> {
+    let mut buf = Vec::new();
+    let t = c.poll_transmit(&mut buf)?;
+    buf.truncate(t.len);
+    Some(Sent {
+        to: t.to,
+        bytes: buf,
+    })
+}
+
+fn seed(n: u8) -> [u8; 32] {
+    [n; 32]
+}
+
 fn connect_reply(req: &[u8], cid: u64) -> Vec<u8> {
     let c = ConnectRequest::decode(req).unwrap();
     let mut b = Vec::new();
@@ -43,17 +64,17 @@ fn connect_reply(req: &[u8], cid: u64) -> Vec<u8> {
 #[test]
 fn retransmits_at_base_times_two_to_the_n_then_fails() {
     let t0 = Instant::now();
-    let mut c = ClientCore::new(cfg(), 1);
+    let mut c = ClientCore::new(cfg(), seed(1));
     let id = c.announce(t0, tracker(), params(), None);
     let mut sends = vec![];
     let mut now = t0;
-    while let Some(t) = c.poll_transmit() {
+    while let Some(t) = tx(&mut c) {
         sends.push((now - t0, t.bytes));
     }
     while let Some(d) = c.poll_timeout() {
         now = d;
         c.handle_timeout(now);
-        while let Some(t) = c.poll_transmit() {
+        while let Some(t) = tx(&mut c) {
             sends.push((now - t0, t.bytes));
         }
     }
@@ -71,12 +92,12 @@ fn retransmits_at_base_times_two_to_the_n_then_fails() {
 #[test]
 fn connection_id_cached_for_a_minute_and_transactions_matched() {
     let t0 = Instant::now();
-    let mut c = ClientCore::new(ClientConfig::default(), 2);
+    let mut c = ClientCore::new(ClientConfig::default(), seed(2));
     let a = c.announce(t0, tracker(), params(), Some(b"/ann?k=1".to_vec()));
     let b = c.scrape(t0, tracker(), vec![InfoHash::new([5; 20])]);
     // One connect serves both requests.
-    let conn = c.poll_transmit().unwrap();
-    assert!(c.poll_transmit().is_none());
+    let conn = tx(&mut c).unwrap();
+    assert!(tx(&mut c).is_none());
     // The corpus' wrong-transaction reply is ignored; so is a reply from another address.
     let mut wrong = connect_reply(&conn.bytes, 1);
     wrong[7] ^= 1;
@@ -86,10 +107,10 @@ fn connection_id_cached_for_a_minute_and_transactions_matched() {
         "192.0.2.2:6969".parse().unwrap(),
         &connect_reply(&conn.bytes, 1),
     );
-    assert!(c.poll_transmit().is_none());
+    assert!(tx(&mut c).is_none());
     c.handle_datagram(t0, tracker(), &connect_reply(&conn.bytes, 0xabc));
-    let r1 = c.poll_transmit().unwrap().bytes;
-    let r2 = c.poll_transmit().unwrap().bytes;
+    let r1 = tx(&mut c).unwrap().bytes;
+    let r2 = tx(&mut c).unwrap().bytes;
     let ann = AnnounceRequest::decode(&r1).unwrap();
     assert_eq!(ann.connection_id, 0xabc);
     assert_eq!(ann.url_data.as_deref(), Some(&b"/ann?k=1"[..]));
@@ -142,13 +163,13 @@ fn connection_id_cached_for_a_minute_and_transactions_matched() {
     assert!(c.poll_event().is_none());
     // Within the minute: no new connect.
     c.announce(t0 + Duration::from_secs(59), tracker(), params(), None);
-    assert!(AnnounceRequest::decode(&c.poll_transmit().unwrap().bytes).is_ok());
+    assert!(AnnounceRequest::decode(&tx(&mut c).unwrap().bytes).is_ok());
     // After the minute: connect again.
     let t1 = t0 + Duration::from_secs(61);
     c.handle_timeout(t1);
     c.announce(t1, tracker(), params(), None);
     let mut saw_connect = false;
-    while let Some(t) = c.poll_transmit() {
+    while let Some(t) = tx(&mut c) {
         saw_connect |= ConnectRequest::decode(&t.bytes).is_ok();
     }
     assert!(saw_connect);
@@ -157,11 +178,11 @@ fn connection_id_cached_for_a_minute_and_transactions_matched() {
 #[test]
 fn opentracker_eight_byte_reply_and_errors_end_the_request() {
     let t0 = Instant::now();
-    let mut c = ClientCore::new(cfg(), 3);
+    let mut c = ClientCore::new(cfg(), seed(3));
     let id = c.announce(t0, tracker(), params(), None);
-    let conn = c.poll_transmit().unwrap();
+    let conn = tx(&mut c).unwrap();
     c.handle_datagram(t0, tracker(), &connect_reply(&conn.bytes, 7));
-    let ann = AnnounceRequest::decode(&c.poll_transmit().unwrap().bytes)
+    let ann = AnnounceRequest::decode(&tx(&mut c).unwrap().bytes)
         .unwrap()
         .transaction_id;
     let mut short = vec![0, 0, 0, 1];
@@ -174,7 +195,7 @@ fn opentracker_eight_byte_reply_and_errors_end_the_request() {
     assert_eq!(c.poll_timeout(), None, "nothing left to retransmit");
     // Error packet.
     let id = c.scrape(t0, tracker(), vec![InfoHash::new([1; 20])]);
-    let sb = c.poll_transmit().unwrap().bytes;
+    let sb = tx(&mut c).unwrap().bytes;
     let s = ScrapeRequest::decode(&sb).unwrap();
     let mut e = Vec::new();
     ErrorResponse {
@@ -201,16 +222,16 @@ fn opentracker_eight_byte_reply_and_errors_end_the_request() {
 #[test]
 fn retransmitted_request_after_connect() {
     let t0 = Instant::now();
-    let mut c = ClientCore::new(cfg(), 4);
+    let mut c = ClientCore::new(cfg(), seed(4));
     c.announce(t0, tracker(), params(), None);
-    let conn = c.poll_transmit().unwrap();
+    let conn = tx(&mut c).unwrap();
     c.handle_datagram(t0, tracker(), &connect_reply(&conn.bytes, 7));
-    let first = AnnounceRequest::decode(&c.poll_transmit().unwrap().bytes)
+    let first = AnnounceRequest::decode(&tx(&mut c).unwrap().bytes)
         .unwrap()
         .transaction_id;
     assert_eq!(c.poll_timeout(), Some(t0 + Duration::from_millis(10)));
     c.handle_timeout(t0 + Duration::from_millis(10));
-    let ab = c.poll_transmit().unwrap().bytes;
+    let ab = tx(&mut c).unwrap().bytes;
     let again = AnnounceRequest::decode(&ab).unwrap();
     assert_eq!(again.connection_id, 7);
     assert_ne!(again.transaction_id, first);
@@ -225,12 +246,12 @@ fn tracker_answering_only_connects_still_times_out() {
         connection_id_lifetime: Duration::from_millis(15),
         ..cfg()
     };
-    let mut c = ClientCore::new(cfg, 5);
+    let mut c = ClientCore::new(cfg, seed(5));
     let id = c.announce(t0, tracker(), params(), None);
     let mut now = t0;
     let mut connects = 0;
     for _ in 0..100 {
-        while let Some(t) = c.poll_transmit() {
+        while let Some(t) = tx(&mut c) {
             if ConnectRequest::decode(&t.bytes).is_ok() {
                 connects += 1;
                 c.handle_datagram(now, tracker(), &connect_reply(&t.bytes, 1));
@@ -245,4 +266,36 @@ fn tracker_answering_only_connects_still_times_out() {
         c.handle_timeout(now);
     }
     panic!("never timed out");
+}
+
+#[test]
+fn cancel_stops_retransmissions_and_reports_nothing() {
+    let t0 = Instant::now();
+    let mut c = ClientCore::new(cfg(), seed(9));
+    let id = c.announce(t0, tracker(), params(), None);
+    assert!(tx(&mut c).is_some());
+    c.cancel(id);
+    assert_eq!(c.poll_timeout(), None, "nothing pending after cancel");
+    c.handle_timeout(t0 + Duration::from_secs(10));
+    assert!(tx(&mut c).is_none());
+    assert!(c.poll_event().is_none());
+    assert_eq!(c.stats().cancelled, 1);
+    assert_eq!(c.stats().in_flight, 0);
+}
+
+#[test]
+fn unreachable_target_fails_at_once() {
+    let t0 = Instant::now();
+    let mut c = ClientCore::new(cfg(), seed(10));
+    let v6: SocketAddr = "[2001:db8::1]:6969".parse().unwrap();
+    let id = c.announce(t0, v6, params(), None);
+    let _ = tx(&mut c);
+    c.fail_target(v6, "no socket of this address family");
+    match c.poll_event() {
+        Some(ClientEvent::Failed(got, RequestError::Unreachable { addr, .. })) => {
+            assert_eq!((got, addr), (id, v6));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(c.poll_timeout(), None);
 }

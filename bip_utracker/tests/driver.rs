@@ -95,7 +95,7 @@ async fn client_and_server_on_loopback() {
     assert_eq!(s.len(), 100);
     assert_eq!(s[9].seeders, 2);
     assert_eq!(s[10].seeders, 1);
-    let c = server.counters().snapshot();
+    let c = server.stats();
     assert!(c.announces >= 52 && c.scrapes == 2, "{c:?}");
 }
 
@@ -226,7 +226,7 @@ async fn threaded_server_batches_answers() {
     let mut buf = [0u8; 64];
     let (n, _) = raw.recv_from(&mut buf).unwrap();
     assert_eq!(n, 16, "only the 16-byte connect is answered");
-    let snap = server.counters().snapshot();
+    let snap = server.stats();
     assert!(snap.dropped >= 1 && snap.scrapes == 2, "{snap:?}");
     drop(server);
 }

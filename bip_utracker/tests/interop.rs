@@ -313,7 +313,7 @@ fn libtorrent_and_aria2_through_bip_server() {
     let want = std::fs::read(dir.join("seed/payload.bin")).unwrap();
     assert!(got == want, "downloaded file differs");
     // Both announced to bip's server.
-    let c = server.counters().snapshot();
+    let c = server.stats();
     assert!(c.announces >= 2, "{c:?}");
     let s = store.scrape(Instant::now(), &ih);
     assert!(s.seeders >= 1, "{s:?}");

@@ -242,7 +242,7 @@ fn access_list_and_errors() {
         ErrorResponse::decode(&r).unwrap().message,
         b"unknown action"
     );
-    let c = f.core.counters().snapshot();
+    let c = f.core.stats();
     assert_eq!((c.errors, c.connects), (3, 1));
 }
 
@@ -292,7 +292,7 @@ fn connection_ids_are_bound_to_address_and_time() {
     assert!(f
         .announce_raw(v4(1), cid2 ^ 1, 1, 1, Event::STARTED, -1)
         .is_none());
-    assert!(f.core.counters().snapshot().dropped >= 4);
+    assert!(f.core.stats().dropped >= 4);
 }
 
 #[test]
@@ -307,6 +307,7 @@ fn peers_expire_and_memory_is_bounded() {
             max_peers_per_torrent: 3,
             max_torrents: 4,
             shards: 1,
+            ..Default::default()
         },
     );
     for i in 1..=5 {
@@ -386,7 +387,7 @@ fn random_packets_never_change_state() {
     }
     assert_eq!(answered, 0);
     assert_eq!(f.core.store().len(), before);
-    let c = f.core.counters().snapshot();
+    let c = f.core.stats();
     assert_eq!((c.announces, c.scrapes), (1, 0));
     assert_eq!(c.dropped, u64::from(n));
     // Oversized packets are dropped too.
