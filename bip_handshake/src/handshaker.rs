@@ -1,9 +1,9 @@
 //! The tokio driver: a listener and a dial queue around [`HandshakeState`].
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -34,6 +34,10 @@ pub const DEFAULT_MAX_CONCURRENT: usize = 256;
 pub const DEFAULT_MAX_QUEUED_DIALS: usize = 1024;
 /// Default number of completed connections buffered for the stream (64).
 pub const DEFAULT_CONNECTION_BUFFER: usize = 64;
+
+/// Default deadline for the first bytes of an incoming connection (2 s): a connection that
+/// sends nothing within it is closed, long before the handshake timeout.
+pub const DEFAULT_FIRST_BYTES_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Size of the read buffer used during a handshake: bounds [`Connection::leftover`].
 pub const READ_BUFFER: usize = 1024;
@@ -156,6 +160,8 @@ pub struct Stats {
     pub failed_io: u64,
     /// Failures not reported because the failure channel was full.
     pub failures_dropped: u64,
+    /// Incoming connections closed to give their slot to an address holding fewer.
+    pub incoming_evicted: u64,
 }
 
 #[derive(Default)]
@@ -172,6 +178,7 @@ struct Counters {
     failed_filtered: AtomicU64,
     failed_io: AtomicU64,
     failures_dropped: AtomicU64,
+    incoming_evicted: AtomicU64,
 }
 
 fn bump(c: &AtomicU64) {
@@ -194,6 +201,7 @@ impl Counters {
             failed_filtered: g(&self.failed_filtered),
             failed_io: g(&self.failed_io),
             failures_dropped: g(&self.failures_dropped),
+            incoming_evicted: g(&self.incoming_evicted),
         }
     }
 
@@ -223,6 +231,7 @@ pub struct HandshakerBuilder {
     protocol: Option<Vec<u8>>,
     connect_timeout: Duration,
     max_incoming: usize,
+    first_bytes_timeout: Duration,
     max_outgoing: usize,
     max_queued_dials: usize,
     connection_buffer: usize,
@@ -241,6 +250,7 @@ impl HandshakerBuilder {
             protocol: None,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             max_incoming: DEFAULT_MAX_CONCURRENT,
+            first_bytes_timeout: DEFAULT_FIRST_BYTES_TIMEOUT,
             max_outgoing: DEFAULT_MAX_CONCURRENT,
             max_queued_dials: DEFAULT_MAX_QUEUED_DIALS,
             connection_buffer: DEFAULT_CONNECTION_BUFFER,
@@ -282,9 +292,19 @@ impl HandshakerBuilder {
         self
     }
 
-    /// Maximum concurrent incoming handshakes (default 256); more are closed at once.
+    /// Maximum concurrent incoming handshakes (default 256). While slots are free anyone gets
+    /// one; when they run out, a connection from an address holding fewer slots takes the
+    /// oldest slot of the address holding the most (that connection is closed), and one from
+    /// an address already holding as many as anyone is closed at once.
     pub fn max_incoming(mut self, n: usize) -> Self {
         self.max_incoming = n.max(1);
+        self
+    }
+
+    /// How long an incoming connection may stay silent before its first byte (default 2 s,
+    /// capped by the handshake timeout).
+    pub fn first_bytes_timeout(mut self, timeout: Duration) -> Self {
+        self.first_bytes_timeout = timeout;
         self
     }
 
@@ -363,7 +383,8 @@ impl HandshakerBuilder {
             counters: Counters::default(),
             conn_tx,
             failures: self.failures,
-            in_sem: Arc::new(Semaphore::new(self.max_incoming)),
+            slots: Mutex::new(Slots::new(self.max_incoming)),
+            first_bytes_timeout: self.first_bytes_timeout,
             out_sem: Arc::new(Semaphore::new(self.max_outgoing)),
         });
         let span = tracing::info_span!("handshaker", local = %local_addr);
@@ -393,7 +414,8 @@ struct Shared {
     counters: Counters,
     conn_tx: mpsc::Sender<Connection>,
     failures: Option<FailureSink>,
-    in_sem: Arc<Semaphore>,
+    slots: Mutex<Slots>,
+    first_bytes_timeout: Duration,
     out_sem: Arc<Semaphore>,
 }
 
@@ -607,21 +629,128 @@ async fn listen_loop(listener: TcpListener, shared: Arc<Shared>) {
             }
         };
         bump(&shared.counters.incoming_accepted);
-        let Ok(permit) = shared.in_sem.clone().try_acquire_owned() else {
+        let ip = addr.ip().to_canonical();
+        let (id, evicted) = match shared.slots.lock() {
+            Ok(mut slots) => slots.take(ip),
+            Err(_) => return,
+        };
+        if let Some(victim) = evicted {
+            victim.abort();
+            bump(&shared.counters.incoming_evicted);
+        }
+        let Some(id) = id else {
             bump(&shared.counters.incoming_busy);
             shared.report(addr, None, Direction::Incoming, HandshakeError::Busy);
             continue;
         };
-        let shared = shared.clone();
+        let guard = SlotGuard {
+            shared: shared.clone(),
+            ip,
+            id,
+        };
+        let task_shared = shared.clone();
         let span = tracing::debug_span!("handshake", %addr, direction = "incoming");
-        tokio::spawn(
+        let task = tokio::spawn(
             async move {
+                let shared = task_shared;
                 let result = run(socket, addr, None, None, Direction::Incoming, &shared).await;
-                drop(permit);
+                drop(guard);
                 finish(&shared, addr, Direction::Incoming, result).await;
             }
             .instrument(span),
         );
+        if let Ok(mut slots) = shared.slots.lock() {
+            slots.set_handle(ip, id, task.abort_handle());
+        }
+    }
+}
+
+/// Inbound handshake slots, shared fairly between remote addresses: free slots go to anyone;
+/// when none is free, an address holding fewer than the biggest holder takes that holder's
+/// oldest slot. Memory: one map entry per address and 24 bytes per slot.
+struct Slots {
+    max: usize,
+    used: usize,
+    next_id: u64,
+    by_ip: HashMap<IpAddr, VecDeque<(u64, Option<AbortHandle>)>>,
+}
+
+impl Slots {
+    fn new(max: usize) -> Self {
+        Slots {
+            max,
+            used: 0,
+            next_id: 0,
+            by_ip: HashMap::new(),
+        }
+    }
+
+    /// A slot id for `ip`, or `None` (busy); and the task to abort if a slot was taken from
+    /// the biggest holder.
+    fn take(&mut self, ip: IpAddr) -> (Option<u64>, Option<AbortHandle>) {
+        let mut evicted = None;
+        if self.used >= self.max {
+            let mine = self.by_ip.get(&ip).map_or(0, VecDeque::len);
+            let top = self
+                .by_ip
+                .iter()
+                .max_by_key(|(_, q)| q.len())
+                .map(|(ip, q)| (*ip, q.len()));
+            match top {
+                Some((top_ip, n)) if n > mine => {
+                    let q = self.by_ip.get_mut(&top_ip).expect("present");
+                    let (_, handle) = q.pop_front().expect("non-empty");
+                    if q.is_empty() {
+                        self.by_ip.remove(&top_ip);
+                    }
+                    self.used -= 1;
+                    evicted = handle;
+                }
+                _ => return (None, None),
+            }
+        }
+        self.next_id += 1;
+        let id = self.next_id;
+        self.by_ip.entry(ip).or_default().push_back((id, None));
+        self.used += 1;
+        (Some(id), evicted)
+    }
+
+    fn set_handle(&mut self, ip: IpAddr, id: u64, h: AbortHandle) {
+        if let Some(e) = self
+            .by_ip
+            .get_mut(&ip)
+            .and_then(|q| q.iter_mut().find(|(i, _)| *i == id))
+        {
+            e.1 = Some(h);
+        }
+    }
+
+    fn release(&mut self, ip: IpAddr, id: u64) {
+        if let Some(q) = self.by_ip.get_mut(&ip) {
+            if let Some(pos) = q.iter().position(|(i, _)| *i == id) {
+                q.remove(pos);
+                self.used -= 1;
+            }
+            if q.is_empty() {
+                self.by_ip.remove(&ip);
+            }
+        }
+    }
+}
+
+/// Gives an inbound slot back when its task ends or is aborted.
+struct SlotGuard {
+    shared: Arc<Shared>,
+    ip: IpAddr,
+    id: u64,
+}
+
+impl Drop for SlotGuard {
+    fn drop(&mut self) {
+        if let Ok(mut slots) = self.shared.slots.lock() {
+            slots.release(self.ip, self.id);
+        }
     }
 }
 
@@ -724,6 +853,7 @@ async fn run(
         ));
     }
     let deadline = Instant::from_std(hs.poll_timeout().unwrap_or(now));
+    let first_deadline = (Instant::from_std(now) + shared.first_bytes_timeout).min(deadline);
     let _ = socket.set_nodelay(true);
     let exchange = async {
         let mut buf = [0u8; READ_BUFFER];
@@ -766,7 +896,14 @@ async fn run(
                     HandshakeEvent::NeedDecision { .. } => {}
                 }
             }
-            let n = socket.read(&mut buf).await?;
+            let n = if direction == Direction::Incoming && hs.stats().bytes_received == 0 {
+                match tokio::time::timeout_at(first_deadline, socket.read(&mut buf)).await {
+                    Ok(r) => r?,
+                    Err(_) => return Err(HandshakeError::Timeout { received: 0 }),
+                }
+            } else {
+                socket.read(&mut buf).await?
+            };
             if n == 0 {
                 hs.handle_eof();
             } else {

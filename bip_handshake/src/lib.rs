@@ -108,8 +108,8 @@ pub use filter::{FilterDecision, FilterInput, HandshakeFilter};
 #[cfg(feature = "tokio")]
 pub use handshaker::{
     Connection, Connections, Failure, FailureSink, Handshaker, HandshakerBuilder, Stats,
-    DEFAULT_CONNECTION_BUFFER, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_CONCURRENT,
-    DEFAULT_MAX_QUEUED_DIALS, READ_BUFFER,
+    DEFAULT_CONNECTION_BUFFER, DEFAULT_CONNECT_TIMEOUT, DEFAULT_FIRST_BYTES_TIMEOUT,
+    DEFAULT_MAX_CONCURRENT, DEFAULT_MAX_QUEUED_DIALS, READ_BUFFER,
 };
 pub use message::{Handshake, PrefixError, BITTORRENT_PROTOCOL};
 pub use state::{
