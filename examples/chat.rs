@@ -399,7 +399,7 @@ async fn bind(
     args: &Args,
     me: PeerId,
     room: InfoHash,
-    failures: mpsc::UnboundedSender<Failure>,
+    failures: mpsc::Sender<Failure>,
 ) -> std::io::Result<(Arc<Dialer>, Connections, Dht)> {
     let mut attempt = 0;
     loop {
@@ -712,7 +712,7 @@ async fn main() {
         .into();
     let me = bip_util::generate_peer_id(&mut rand::thread_rng());
 
-    let (failures_tx, mut failures) = mpsc::unbounded_channel();
+    let (failures_tx, mut failures) = mpsc::channel(256);
     let (dialer, mut conns, dht) = bind(&args, me, room_key, failures_tx)
         .await
         .unwrap_or_else(|e| fail(format!("cannot bind {}: {e}", args.bind)));

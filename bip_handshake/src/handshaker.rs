@@ -99,20 +99,11 @@ pub struct FailureSink(SinkInner);
 #[derive(Debug, Clone)]
 enum SinkInner {
     Bounded(mpsc::Sender<Failure>),
-    Unbounded(mpsc::UnboundedSender<Failure>),
 }
 
 impl From<mpsc::Sender<Failure>> for FailureSink {
     fn from(tx: mpsc::Sender<Failure>) -> Self {
         FailureSink(SinkInner::Bounded(tx))
-    }
-}
-
-/// Source compatibility only: the caller's unbounded channel grows while nobody reads it.
-/// Prefer `mpsc::channel(n)`.
-impl From<mpsc::UnboundedSender<Failure>> for FailureSink {
-    fn from(tx: mpsc::UnboundedSender<Failure>) -> Self {
-        FailureSink(SinkInner::Unbounded(tx))
     }
 }
 
@@ -124,10 +115,6 @@ impl FailureSink {
                 Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => true,
                 Err(mpsc::error::TrySendError::Full(_)) => false,
             },
-            SinkInner::Unbounded(tx) => {
-                let _ = tx.send(f);
-                true
-            }
         }
     }
 }
