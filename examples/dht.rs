@@ -1,10 +1,31 @@
-//! `dht`: a Mainline DHT node (BEP 5, 32, 43) on the bip_dht tokio driver.
+//! `dht`: a Mainline DHT node (BEP 5, 32, 33, 43, 44, 51) on the bip_dht tokio driver.
 //!
 //! ```text
 //! dht [--bind ADDR]... [--bootstrap HOST:PORT]... [--state FILE] [--read-only] get-peers INFOHASH [--timeout S]
 //! dht [...] announce INFOHASH --port P [--timeout S]
 //! dht [...] serve [--seconds N] [--stats-every S]
+//! dht [...] put VALUE [--timeout S]
+//! dht [...] get TARGET [--timeout S]
+//! dht [...] put-mutable --seed-file FILE [--salt S] [--seq N] VALUE [--timeout S]
+//! dht [...] get-mutable PUBKEY [--salt S] [--timeout S]
+//! dht [...] sample [--limit N] [--nodes N] [--timeout S]
+//! dht [...] scrape INFOHASH [--timeout S]
 //! ```
+//!
+//! BEP 44: `put` stores VALUE as a bencoded byte string (`<len>:VALUE`, as libtorrent's
+//! `dht_put_immutable_item` stores a string) and prints `target=HEX`, then
+//! `stored=N queried=N answered=N elapsed=Xs`, N being the nodes that stored it. `get` prints
+//! the value as the `bencode` tool's text form does (a string as `"text"`), or exits 1 when no
+//! node has it. `put-mutable` signs with the ed25519 seed in FILE (64 hex digits; a new random
+//! one is written when FILE does not exist), with `seq` one more than the highest found when
+//! `--seq` is not given, and prints `key=HEX`, `target=HEX`, `seq=N`, then the `stored=` line.
+//! `get-mutable` prints `seq=N` and the value, or exits 1.
+//!
+//! BEP 51: `sample` crawls the DHT (at most `--nodes` nodes, default 2,000) and prints each
+//! distinct info hash once as 40 hex digits, as soon as it is met, stopping after `--limit`
+//! hashes; a `done hashes=N queried=N answered=N elapsed=Xs` line goes to stderr. BEP 33:
+//! `scrape` prints `seeds=N peers=N` (the BEP's estimates from the Bloom filters of the nodes
+//! closest to the hash).
 //!
 //! `get-peers` prints each distinct peer once (`IP:PORT`, `[IPv6]:PORT`) as soon as it is found,
 //! then `done peers=N queried=N answered=N elapsed=Xs`. `announce` prints
@@ -26,10 +47,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use bip_bencode::{DictIter, Kind, ListIter, Value};
+use bip_dht::item::{Item, MutableItem};
 use bip_dht::state::SavedState;
 use bip_dht::{Dht, Status};
 use bip_examples::fail;
-use bip_util::InfoHash;
+use bip_util::{InfoHash, NodeId};
 use clap::{Parser, Subcommand};
 use tokio::time::Instant;
 use tokio_stream::StreamExt;
@@ -80,6 +103,73 @@ enum Cmd {
         #[arg(long, default_value_t = 30.0, value_parser = parse_seconds)]
         timeout: f64,
     },
+    /// BEP 44: store VALUE as an immutable item (a bencoded byte string); print its target.
+    Put {
+        /// The text to store.
+        value: String,
+        /// Overall time limit in seconds (bootstrap included).
+        #[arg(long, default_value_t = 30.0, value_parser = parse_seconds)]
+        timeout: f64,
+    },
+    /// BEP 44: look up an immutable item by its target; print its value.
+    Get {
+        /// The target: 40 hex digits.
+        #[arg(value_parser = parse_target)]
+        target: NodeId,
+        /// Overall time limit in seconds (bootstrap included).
+        #[arg(long, default_value_t = 30.0, value_parser = parse_seconds)]
+        timeout: f64,
+    },
+    /// BEP 44: sign VALUE with the key in FILE and store it as a mutable item.
+    PutMutable {
+        /// A 32-byte ed25519 seed as 64 hex digits; created (random) if missing.
+        #[arg(long, value_name = "FILE")]
+        seed_file: PathBuf,
+        /// The salt (at most 64 bytes).
+        #[arg(long, default_value = "")]
+        salt: String,
+        /// The sequence number (default: one more than the highest found).
+        #[arg(long)]
+        seq: Option<i64>,
+        /// The text to store.
+        value: String,
+        /// Overall time limit in seconds (bootstrap included).
+        #[arg(long, default_value_t = 30.0, value_parser = parse_seconds)]
+        timeout: f64,
+    },
+    /// BEP 44: look up the mutable item of a public key (and salt); print seq and value.
+    GetMutable {
+        /// The ed25519 public key: 64 hex digits.
+        #[arg(value_parser = parse_key)]
+        pubkey: [u8; 32],
+        /// The salt.
+        #[arg(long, default_value = "")]
+        salt: String,
+        /// Overall time limit in seconds (bootstrap included).
+        #[arg(long, default_value_t = 30.0, value_parser = parse_seconds)]
+        timeout: f64,
+    },
+    /// BEP 51: crawl the DHT's samples; print distinct info hashes, one per line.
+    Sample {
+        /// Stop after this many info hashes.
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Query at most this many nodes.
+        #[arg(long, default_value_t = 2000)]
+        nodes: usize,
+        /// Overall time limit in seconds (bootstrap included).
+        #[arg(long, default_value_t = 60.0, value_parser = parse_seconds)]
+        timeout: f64,
+    },
+    /// BEP 33: estimate the seeds and peers of an info hash.
+    Scrape {
+        /// Info hash: 40 hex digits or 32 base32 characters.
+        #[arg(value_parser = parse_hash)]
+        info_hash: InfoHash,
+        /// Overall time limit in seconds (bootstrap included).
+        #[arg(long, default_value_t = 30.0, value_parser = parse_seconds)]
+        timeout: f64,
+    },
     /// Run a node until Ctrl-C (or --seconds), printing a periodic summary.
     Serve {
         /// Stop after this many seconds.
@@ -117,6 +207,19 @@ fn parse_hash(s: &str) -> Result<InfoHash, String> {
     r.map_err(|e| e.to_string())
 }
 
+fn parse_target(s: &str) -> Result<NodeId, String> {
+    if s.len() != 40 {
+        return Err(format!("expected 40 hex digits, got {}", s.len()));
+    }
+    NodeId::from_hex(s).map_err(|e| e.to_string())
+}
+
+fn parse_key(s: &str) -> Result<[u8; 32], String> {
+    let mut k = [0u8; 32];
+    hex::decode_to_slice(s, &mut k).map_err(|_| "expected 64 hex digits".to_string())?;
+    Ok(k)
+}
+
 fn parse_host_port(s: &str) -> Result<String, String> {
     let bad = || format!("expected HOST:PORT (e.g. 127.0.0.1:6881, [::1]:6881), got {s:?}");
     if let Ok(a) = s.parse::<SocketAddr>() {
@@ -141,7 +244,7 @@ fn parse_cli() -> Cli {
         }
         let line = match e.kind() {
             clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
-                "error: a command is required: get-peers, announce or serve (see --help)".into()
+                "error: a command is required: get-peers, announce, serve, put, get, put-mutable, get-mutable, sample or scrape (see --help)".into()
             }
             // The first paragraph of clap's message, as one line.
             _ => e
@@ -176,13 +279,52 @@ async fn run(cli: Cli) -> ExitCode {
     let start = Instant::now();
     // The overall deadline of a client command also bounds name resolution and bootstrap.
     let deadline = match &cli.cmd {
-        Cmd::GetPeers { timeout, .. } | Cmd::Announce { timeout, .. } => {
-            Some(start + Duration::from_secs_f64(*timeout))
-        }
+        Cmd::GetPeers { timeout, .. }
+        | Cmd::Announce { timeout, .. }
+        | Cmd::Put { timeout, .. }
+        | Cmd::Get { timeout, .. }
+        | Cmd::PutMutable { timeout, .. }
+        | Cmd::GetMutable { timeout, .. }
+        | Cmd::Sample { timeout, .. }
+        | Cmd::Scrape { timeout, .. } => Some(start + Duration::from_secs_f64(*timeout)),
         Cmd::Serve { .. } => None,
     };
+    // Check what can be checked before any network work.
+    let prepared = match &cli.cmd {
+        Cmd::PutMutable {
+            seed_file, salt, ..
+        } => {
+            check_salt(salt);
+            Some(load_seed(seed_file))
+        }
+        Cmd::GetMutable { salt, .. } => {
+            check_salt(salt);
+            None
+        }
+        Cmd::Put { value, .. } => {
+            check_value(&bencoded(value));
+            None
+        }
+        _ => None,
+    };
     let dht = start_node(&cli, deadline).await;
+    let client_deadline = deadline.unwrap_or(start);
     let code = match cli.cmd {
+        Cmd::Put { value, .. } => put(&dht, &value, start, client_deadline).await,
+        Cmd::Get { target, .. } => get(&dht, target, client_deadline).await,
+        Cmd::PutMutable {
+            salt, seq, value, ..
+        } => {
+            let seed = prepared.unwrap_or([0; 32]);
+            put_mutable(&dht, seed, &salt, seq, &value, start, client_deadline).await
+        }
+        Cmd::GetMutable { pubkey, salt, .. } => {
+            get_mutable(&dht, pubkey, &salt, client_deadline).await
+        }
+        Cmd::Sample { limit, nodes, .. } => {
+            sample(&dht, limit, nodes, start, client_deadline).await
+        }
+        Cmd::Scrape { info_hash, .. } => scrape(&dht, info_hash, client_deadline).await,
         Cmd::GetPeers { info_hash, .. } => {
             get_peers(&dht, info_hash, start, deadline.expect("client deadline")).await
         }
@@ -475,4 +617,342 @@ async fn serve(dht: &Dht, seconds: Option<f64>, stats_every: f64) -> ExitCode {
         summary(&mut last);
     }
     ExitCode::SUCCESS
+}
+
+// ---- BEP 44, 51, 33 ----------------------------------------------------------------------------
+
+/// VALUE as a bencoded byte string, `<len>:VALUE`.
+fn bencoded(value: &str) -> Vec<u8> {
+    let mut v = format!("{}:", value.len()).into_bytes();
+    v.extend_from_slice(value.as_bytes());
+    v
+}
+
+fn check_value(v: &[u8]) {
+    if v.len() > bip_dht::item::MAX_VALUE_LEN {
+        fail(
+            2,
+            format!(
+                "the bencoded value is {} bytes; BEP 44 allows at most {}",
+                v.len(),
+                bip_dht::item::MAX_VALUE_LEN
+            ),
+        );
+    }
+}
+
+fn check_salt(salt: &str) {
+    if salt.len() > bip_dht::item::MAX_SALT_LEN {
+        fail(
+            2,
+            format!(
+                "the salt is {} bytes; BEP 44 allows at most {}",
+                salt.len(),
+                bip_dht::item::MAX_SALT_LEN
+            ),
+        );
+    }
+}
+
+/// The ed25519 seed in `path` (64 hex digits), or a new random one written there.
+fn load_seed(path: &std::path::Path) -> [u8; 32] {
+    match std::fs::read_to_string(path) {
+        Ok(text) => {
+            let mut seed = [0u8; 32];
+            if hex::decode_to_slice(text.trim(), &mut seed).is_err() {
+                fail(
+                    2,
+                    format!("seed file {}: expected 64 hex digits", path.display()),
+                );
+            }
+            seed
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let seed = bip_util::core::os_seed();
+            if let Err(e) = std::fs::write(path, format!("{}\n", hex::encode(seed))) {
+                fail(2, format!("seed file {}: {e}", path.display()));
+            }
+            seed
+        }
+        Err(e) => fail(2, format!("seed file {}: {e}", path.display())),
+    }
+}
+
+/// Run `work` after the bootstrap, bounded by `deadline` and Ctrl-C; `Err(code)` on failure
+/// (the message already printed).
+async fn bounded<T>(
+    dht: &Dht,
+    deadline: Instant,
+    what: &str,
+    work: impl std::future::Future<Output = std::io::Result<T>>,
+) -> Result<T, ExitCode> {
+    if let Err(e) = bootstrap(dht, deadline).await {
+        eprintln!("error: {e}");
+        return Err(ExitCode::from(1));
+    }
+    let r = tokio::select! {
+        r = tokio::time::timeout_at(deadline, work) => r,
+        _ = tokio::signal::ctrl_c() => {
+            eprintln!("error: interrupted");
+            return Err(ExitCode::from(130));
+        }
+    };
+    match r {
+        Err(_) => {
+            eprintln!("error: the {what} did not finish before the timeout");
+            Err(ExitCode::from(1))
+        }
+        Ok(Err(e)) => {
+            eprintln!("error: {what}: {e}");
+            Err(ExitCode::from(1))
+        }
+        Ok(Ok(v)) => Ok(v),
+    }
+}
+
+fn stored_line(s: &bip_dht::LookupSummary, start: Instant) -> ExitCode {
+    let stored = s.announced.unwrap_or(0);
+    println!(
+        "stored={stored} queried={} answered={} elapsed={}",
+        s.queries,
+        s.replies,
+        secs(start.elapsed())
+    );
+    if stored == 0 {
+        eprintln!("error: no node stored the item");
+        return ExitCode::from(1);
+    }
+    ExitCode::SUCCESS
+}
+
+async fn put(dht: &Dht, value: &str, start: Instant, deadline: Instant) -> ExitCode {
+    let item = Item::Immutable(bencoded(value));
+    println!("target={}", item.target());
+    match bounded(dht, deadline, "put", dht.put(item, None)).await {
+        Ok(s) => stored_line(&s, start),
+        Err(code) => code,
+    }
+}
+
+async fn get(dht: &Dht, target: NodeId, deadline: Instant) -> ExitCode {
+    match bounded(dht, deadline, "get", dht.get_immutable(target)).await {
+        Ok(Some(v)) => print_value(&v),
+        Ok(None) => {
+            eprintln!("error: no node has the item");
+            ExitCode::from(1)
+        }
+        Err(code) => code,
+    }
+}
+
+async fn put_mutable(
+    dht: &Dht,
+    seed: [u8; 32],
+    salt: &str,
+    seq: Option<i64>,
+    value: &str,
+    start: Instant,
+    deadline: Instant,
+) -> ExitCode {
+    let key = bip_dht::item::signing_key(&seed);
+    let pk = key.verifying_key().to_bytes();
+    let seq = match seq {
+        Some(s) => s,
+        None => match bounded(dht, deadline, "get", dht.get_mutable(pk, salt.as_bytes())).await {
+            Ok(Some(m)) => m.seq.saturating_add(1),
+            Ok(None) => 1,
+            Err(code) => return code,
+        },
+    };
+    let item = match MutableItem::sign(&key, salt.as_bytes(), seq, &bencoded(value)) {
+        Ok(i) => i,
+        Err(e) => fail(2, format!("cannot sign: {e}")),
+    };
+    println!("key={}", hex::encode(pk));
+    println!("target={}", item.target());
+    println!("seq={seq}");
+    match bounded(dht, deadline, "put", dht.put(Item::Mutable(item), None)).await {
+        Ok(s) => stored_line(&s, start),
+        Err(code) => code,
+    }
+}
+
+async fn get_mutable(dht: &Dht, key: [u8; 32], salt: &str, deadline: Instant) -> ExitCode {
+    match bounded(dht, deadline, "get", dht.get_mutable(key, salt.as_bytes())).await {
+        Ok(Some(m)) => {
+            println!("seq={}", m.seq);
+            print_value(&m.value)
+        }
+        Ok(None) => {
+            eprintln!("error: no node has the item");
+            ExitCode::from(1)
+        }
+        Err(code) => code,
+    }
+}
+
+async fn sample(
+    dht: &Dht,
+    limit: Option<usize>,
+    nodes: usize,
+    start: Instant,
+    deadline: Instant,
+) -> ExitCode {
+    if let Err(e) = bootstrap(dht, deadline).await {
+        eprintln!("error: {e}");
+        return ExitCode::from(1);
+    }
+    let before = dht.status().stats;
+    let mut samples = match dht.sample_infohashes(nodes).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: sample: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let limit = limit.unwrap_or(usize::MAX);
+    let mut seen = HashSet::new();
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
+    while seen.len() < limit {
+        tokio::select! {
+            s = samples.next() => match s {
+                Some((hash, _from)) => {
+                    if seen.insert(hash) {
+                        println!("{hash}");
+                    }
+                }
+                None => break,
+            },
+            _ = tokio::time::sleep_until(deadline) => break,
+            _ = &mut ctrl_c => break,
+        }
+    }
+    let now = dht.status().stats;
+    eprintln!(
+        "done hashes={} queried={} answered={} elapsed={}",
+        seen.len(),
+        now.queries_out - before.queries_out,
+        now.replies_in - before.replies_in,
+        secs(start.elapsed())
+    );
+    if seen.is_empty() {
+        eprintln!("error: no info hashes found");
+        return ExitCode::from(1);
+    }
+    ExitCode::SUCCESS
+}
+
+async fn scrape(dht: &Dht, hash: InfoHash, deadline: Instant) -> ExitCode {
+    match bounded(dht, deadline, "scrape", dht.scrape(hash)).await {
+        Ok(est) => {
+            println!("seeds={} peers={}", est.seeds, est.peers);
+            ExitCode::SUCCESS
+        }
+        Err(code) => code,
+    }
+}
+
+// ---- the value, printed as the `bencode` tool's text form --------------------------------------
+
+/// Print a bencoded value (one value per line, containers indented by two spaces).
+fn print_value(v: &[u8]) -> ExitCode {
+    let doc = match bip_bencode::decode_lenient(v) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: the value is not bencode: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let mut out = String::new();
+    render(&mut out, doc.root());
+    print!("{out}");
+    ExitCode::SUCCESS
+}
+
+/// Longest non-UTF-8 byte string shown in full as hex.
+const FULL_HEX_MAX: usize = 64;
+/// Bytes shown of a longer non-UTF-8 byte string.
+const SUMMARY_BYTES: usize = 16;
+
+fn text_bytes(b: &[u8]) -> String {
+    match std::str::from_utf8(b) {
+        Ok(s) => serde_json::Value::from(s).to_string(),
+        Err(_) if b.len() <= FULL_HEX_MAX => format!("<hex {}>", hex::encode(b)),
+        Err(_) => format!(
+            "<{} bytes: {}…>",
+            b.len(),
+            hex::encode(&b[..SUMMARY_BYTES.min(b.len())])
+        ),
+    }
+}
+
+enum Frame<'a, 'd> {
+    List(ListIter<'a, 'd>),
+    Dict(DictIter<'a, 'd>),
+}
+
+fn open<'a, 'd>(
+    out: &mut String,
+    v: Value<'a, 'd>,
+    key: Option<&[u8]>,
+    depth: usize,
+) -> Option<Frame<'a, 'd>> {
+    use std::fmt::Write;
+    let _ = write!(out, "{:1$}", "", depth * 2);
+    if let Some(k) = key {
+        let _ = write!(out, "{}: ", text_bytes(k));
+    }
+    let (text, frame) = match (v.kind(), v.as_list(), v.as_dict()) {
+        (Kind::Int, _, _) => match v.as_int() {
+            Some(i) => (i.to_string(), None),
+            None => (
+                String::from_utf8_lossy(v.int_digits().unwrap_or_default()).into_owned(),
+                None,
+            ),
+        },
+        (Kind::List, Some(list), _) if !list.is_empty() => {
+            ("[".to_owned(), Some(Frame::List(list.iter())))
+        }
+        (Kind::List, _, _) => ("[]".to_owned(), None),
+        (Kind::Dict, _, Some(dict)) if !dict.is_empty() => {
+            ("{".to_owned(), Some(Frame::Dict(dict.iter())))
+        }
+        (Kind::Dict, _, _) => ("{}".to_owned(), None),
+        _ => (text_bytes(v.as_bytes().unwrap_or_default()), None),
+    };
+    let _ = writeln!(out, "{text}");
+    frame
+}
+
+fn render(out: &mut String, root: Value<'_, '_>) {
+    use std::fmt::Write;
+    let mut stack: Vec<Frame<'_, '_>> = Vec::new();
+    if let Some(frame) = open(out, root, None, 0) {
+        stack.push(frame);
+    }
+    loop {
+        let depth = stack.len();
+        let Some(top) = stack.last_mut() else {
+            break;
+        };
+        let next = match top {
+            Frame::List(it) => it.next().map(|v| (None, v)),
+            Frame::Dict(it) => it.next().map(|(k, v)| (Some(k), v)),
+        };
+        match next {
+            Some((key, v)) => {
+                if let Some(frame) = open(out, v, key, depth) {
+                    stack.push(frame);
+                }
+            }
+            None => {
+                let close = match stack.pop() {
+                    Some(Frame::List(_)) => ']',
+                    _ => '}',
+                };
+                let _ = writeln!(out, "{:1$}{close}", "", (depth - 1) * 2);
+            }
+        }
+    }
 }

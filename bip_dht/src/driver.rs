@@ -18,7 +18,8 @@ use tokio::time::Instant as TokioInstant;
 use tokio_stream::Stream;
 use tracing::{debug, info_span, trace, warn, Instrument};
 
-use crate::node::{Config, Event, LookupId, LookupSummary, Node, Stats};
+use crate::item::{Item, MutableItem};
+use crate::node::{CommandError, Config, Event, LookupId, LookupSummary, Node, Stats};
 use crate::state::SavedState;
 
 /// The public bootstrap routers of the Mainline DHT (resolved by the driver when used).
@@ -31,6 +32,9 @@ pub const DEFAULT_ROUTERS: [&str; 4] = [
 
 /// Peers buffered per lookup stream before the oldest undelivered are dropped.
 pub const PEER_STREAM_BUFFER: usize = 1024;
+/// Info hashes buffered per sampling crawl stream ([`Dht::sample_infohashes`]) before new ones
+/// are dropped.
+pub const SAMPLE_STREAM_BUFFER: usize = 4096;
 /// Commands buffered toward the node task.
 pub const COMMAND_BUFFER: usize = 256;
 /// How often the state file is saved while running (also on shutdown).
@@ -239,10 +243,39 @@ enum Command {
         seed: bool,
         done: oneshot::Sender<Result<LookupSummary, crate::node::CommandError>>,
     },
+    Put {
+        item: Item,
+        cas: Option<i64>,
+        done: oneshot::Sender<Result<LookupSummary, CommandError>>,
+    },
+    GetItem {
+        target: NodeId,
+        mutable: Option<([u8; 32], Vec<u8>)>,
+        done: oneshot::Sender<Result<Option<Item>, CommandError>>,
+    },
+    Scrape {
+        hash: InfoHash,
+        done: oneshot::Sender<Result<SwarmEstimate, CommandError>>,
+    },
+    Sample {
+        max_nodes: usize,
+        samples: mpsc::Sender<(InfoHash, SocketAddr)>,
+        reply: oneshot::Sender<Result<LookupId, CommandError>>,
+    },
     Cancel(LookupId),
     AddNode(SocketAddr),
     Nodes(oneshot::Sender<Vec<CompactNode>>),
     Save(oneshot::Sender<io::Result<()>>),
+}
+
+/// BEP 33 estimates of a swarm's size ([`Dht::scrape`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct SwarmEstimate {
+    /// Estimated seeds.
+    pub seeds: usize,
+    /// Estimated other peers.
+    pub peers: usize,
 }
 
 struct Inner {
@@ -388,6 +421,88 @@ impl Dht {
         rx.await.map_err(|_| closed())?.map_err(refused)
     }
 
+    /// Store a BEP 44 item (immutable or signed mutable, with `cas` for a mutable one) at the
+    /// nodes closest to its target; the summary's `announced` says how many accepted.
+    pub async fn put(&self, item: Item, cas: Option<i64>) -> io::Result<LookupSummary> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Command::Put {
+            item,
+            cas,
+            done: tx,
+        })
+        .await?;
+        rx.await.map_err(|_| closed())?.map_err(refused)
+    }
+
+    /// Look up the BEP 44 immutable item stored under `target`; `None` if no node has it.
+    pub async fn get_immutable(&self, target: NodeId) -> io::Result<Option<Vec<u8>>> {
+        Ok(self
+            .get_item(target, None)
+            .await?
+            .map(|i| i.value().to_vec()))
+    }
+
+    /// Look up the BEP 44 mutable item of `key` and `salt` (empty: none): the one with the
+    /// highest `seq` whose signature verifies, or `None`.
+    pub async fn get_mutable(&self, key: [u8; 32], salt: &[u8]) -> io::Result<Option<MutableItem>> {
+        if salt.len() > crate::item::MAX_SALT_LEN {
+            return Err(refused(CommandError::SaltTooBig));
+        }
+        let target = crate::item::mutable_target(&key, salt);
+        Ok(
+            match self.get_item(target, Some((key, salt.to_vec()))).await? {
+                Some(Item::Mutable(m)) => Some(m),
+                _ => None,
+            },
+        )
+    }
+
+    async fn get_item(
+        &self,
+        target: NodeId,
+        mutable: Option<([u8; 32], Vec<u8>)>,
+    ) -> io::Result<Option<Item>> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Command::GetItem {
+            target,
+            mutable,
+            done: tx,
+        })
+        .await?;
+        rx.await.map_err(|_| closed())?.map_err(refused)
+    }
+
+    /// A BEP 33 scrape: estimates of the seeds and other peers of `hash`.
+    pub async fn scrape(&self, hash: InfoHash) -> io::Result<SwarmEstimate> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Command::Scrape { hash, done: tx }).await?;
+        rx.await.map_err(|_| closed())?.map_err(refused)
+    }
+
+    /// A BEP 51 crawl over at most `max_nodes` nodes: a stream of distinct info hashes, each
+    /// with the node whose sample held it, that ends when the crawl does. Dropping it cancels
+    /// the crawl.
+    pub async fn sample_infohashes(&self, max_nodes: usize) -> io::Result<Samples> {
+        let (stx, srx) = mpsc::channel(SAMPLE_STREAM_BUFFER);
+        let (rtx, rrx) = oneshot::channel();
+        self.send(Command::Sample {
+            max_nodes,
+            samples: stx,
+            reply: rtx,
+        })
+        .await?;
+        let id = rrx.await.map_err(|_| closed())?.map_err(refused)?;
+        Ok(Samples {
+            rx: srx,
+            id,
+            cmds: self.inner.cmds.clone(),
+        })
+    }
+
+    async fn send(&self, cmd: Command) -> io::Result<()> {
+        self.inner.cmds.send(cmd).await.map_err(|_| closed())
+    }
+
     /// Ping `addr`; it joins the routing table if it answers.
     pub async fn add_node(&self, addr: SocketAddr) -> io::Result<()> {
         self.inner
@@ -452,6 +567,28 @@ impl Drop for Peers {
     }
 }
 
+/// The info hashes of a sampling crawl ([`Dht::sample_infohashes`]), each with the node it
+/// came from; ends when the crawl completes, cancels it when dropped.
+#[derive(Debug)]
+pub struct Samples {
+    rx: mpsc::Receiver<(InfoHash, SocketAddr)>,
+    id: LookupId,
+    cmds: mpsc::Sender<Command>,
+}
+
+impl Stream for Samples {
+    type Item = (InfoHash, SocketAddr);
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.rx.poll_recv(cx)
+    }
+}
+
+impl Drop for Samples {
+    fn drop(&mut self) {
+        let _ = self.cmds.try_send(Command::Cancel(self.id));
+    }
+}
+
 impl std::fmt::Debug for Command {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Command")
@@ -461,6 +598,15 @@ impl std::fmt::Debug for Command {
 enum Waiter {
     Peers(mpsc::Sender<SocketAddr>, oneshot::Sender<LookupSummary>),
     Announce(oneshot::Sender<Result<LookupSummary, crate::node::CommandError>>),
+    Item(
+        Option<Item>,
+        oneshot::Sender<Result<Option<Item>, CommandError>>,
+    ),
+    Scrape(
+        SwarmEstimate,
+        oneshot::Sender<Result<SwarmEstimate, CommandError>>,
+    ),
+    Samples(mpsc::Sender<(InfoHash, SocketAddr)>),
 }
 
 struct Task {
@@ -559,6 +705,52 @@ impl Task {
                     let _ = done.send(Err(e));
                 }
             },
+            Command::Put { item, cas, done } => match self.node.put(now, item, cas) {
+                Ok(id) => {
+                    self.lookups.insert(id, Waiter::Announce(done));
+                }
+                Err(e) => {
+                    let _ = done.send(Err(e));
+                }
+            },
+            Command::GetItem {
+                target,
+                mutable,
+                done,
+            } => {
+                let r = match mutable {
+                    Some((key, salt)) => self.node.get_mutable(now, key, &salt),
+                    None => self.node.get_immutable(now, target),
+                };
+                match r {
+                    Ok(id) => {
+                        self.lookups.insert(id, Waiter::Item(None, done));
+                    }
+                    Err(e) => {
+                        let _ = done.send(Err(e));
+                    }
+                }
+            }
+            Command::Scrape { hash, done } => match self.node.scrape(now, hash) {
+                Ok(id) => {
+                    self.lookups
+                        .insert(id, Waiter::Scrape(SwarmEstimate::default(), done));
+                }
+                Err(e) => {
+                    let _ = done.send(Err(e));
+                }
+            },
+            Command::Sample {
+                max_nodes,
+                samples,
+                reply,
+            } => {
+                let r = self.node.sample_infohashes(now, max_nodes);
+                if let Ok(id) = r {
+                    self.lookups.insert(id, Waiter::Samples(samples));
+                }
+                let _ = reply.send(r);
+            }
             Command::Cancel(id) => {
                 self.node.cancel(id);
                 self.lookups.remove(&id);
@@ -611,9 +803,40 @@ impl Task {
                         trace!(peer = %addr, result = ?r, "handed to discovery");
                     }
                 }
+                Event::Item { lookup, item } => {
+                    if let Some(Waiter::Item(slot, _)) = self.lookups.get_mut(&lookup) {
+                        *slot = Some(item);
+                    }
+                }
+                Event::Scrape {
+                    lookup,
+                    seeds,
+                    peers,
+                    ..
+                } => {
+                    if let Some(Waiter::Scrape(slot, _)) = self.lookups.get_mut(&lookup) {
+                        *slot = SwarmEstimate { seeds, peers };
+                    }
+                }
+                Event::Sample {
+                    lookup,
+                    info_hash,
+                    from,
+                } => {
+                    if let Some(Waiter::Samples(tx)) = self.lookups.get(&lookup) {
+                        let _ = tx.try_send((info_hash, from));
+                    }
+                }
                 Event::LookupDone { lookup, summary } => {
                     debug!(?lookup, ?summary, "lookup done");
                     match self.lookups.remove(&lookup) {
+                        Some(Waiter::Item(item, tx)) => {
+                            let _ = tx.send(Ok(item));
+                        }
+                        Some(Waiter::Scrape(est, tx)) => {
+                            let _ = tx.send(Ok(est));
+                        }
+                        Some(Waiter::Samples(_)) => {}
                         Some(Waiter::Announce(tx)) => {
                             let _ = tx.send(Ok(summary));
                         }

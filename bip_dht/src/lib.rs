@@ -1,10 +1,13 @@
-//! The Mainline DHT (BEP 5) with IPv6 (BEP 32), node-id security (BEP 42) and read-only nodes
-//! (BEP 43), as a deterministic sans-IO core and a thin tokio node.
+//! The Mainline DHT (BEP 5) with IPv6 (BEP 32), node-id security (BEP 42), read-only nodes
+//! (BEP 43), stored items (BEP 44), infohash sampling (BEP 51) and scrapes (BEP 33), as a
+//! deterministic sans-IO core and a thin tokio node.
 //!
 //! Layers:
 //! * [`krpc`]: the wire codec, one [`Message`](krpc::Message) type, decoding borrows;
 //! * [`security`]: BEP 42 node ids and the external-address voter;
 //! * [`table`]: the routing table (K-buckets, node states, replacement cache);
+//! * [`item`], [`items`]: BEP 44 items (ed25519 signing and verification) and their store;
+//! * [`bloom`]: BEP 33 Bloom filters and their estimate;
 //! * [`store`]: the peer store behind `announce_peer`/`get_peers`, with fairness per address;
 //! * [`ratelimit`]: per-address inbound query limits with a block list;
 //! * [`node`]: the node core ([`Node`]): datagrams and `now` in, datagrams, events and the next
@@ -30,8 +33,8 @@ pub mod table;
 mod driver;
 #[cfg(feature = "tokio")]
 pub use driver::{
-    save_state, Dht, DhtBuilder, Peers, Status, COMMAND_BUFFER, DEFAULT_ROUTERS,
-    DEFAULT_SAVE_INTERVAL, PEER_STREAM_BUFFER,
+    save_state, Dht, DhtBuilder, Peers, Samples, Status, SwarmEstimate, COMMAND_BUFFER,
+    DEFAULT_ROUTERS, DEFAULT_SAVE_INTERVAL, PEER_STREAM_BUFFER, SAMPLE_STREAM_BUFFER,
 };
 
 pub use node::{CommandError, Config, Event, LookupId, LookupSummary, Node, Stats, MAX_DATAGRAM};

@@ -755,3 +755,98 @@ fn tracker_durations_are_validated() {
         }
     }
 }
+
+/// BEP 44, 51 and 33 through the `dht` tool against two `dht serve` nodes: `put`/`get` of an
+/// immutable string (the target of `<len>:VALUE`), `put-mutable` twice (seq 1 then 2 by
+/// default, the seed file created), `get-mutable` printing the higher seq, `sample` and
+/// `scrape` after an announce, and the "not found" exits.
+#[test]
+fn dht_items_sample_scrape_end_to_end() {
+    let d = TempDir::new("tool-dht-items");
+    let (pa, pb) = (free_udp_port(), free_udp_port());
+    let (a, b) = (format!("127.0.0.1:{pa}"), format!("127.0.0.1:{pb}"));
+    let serve = |me: &str, other: &str| {
+        dht_serve(&[
+            "--bind",
+            me,
+            "--bootstrap",
+            other,
+            "serve",
+            "--seconds",
+            "60",
+            "--stats-every",
+            "0.5",
+        ])
+    };
+    let (_sa, ra) = serve(&a, &b);
+    let (_sb, rb) = serve(&b, &a);
+    wait_line(&ra, Duration::from_secs(10), |l| l.starts_with("listening"));
+    wait_line(&rb, Duration::from_secs(10), |l| l.starts_with("listening"));
+    let client = |boot: &str, args: &[&str]| {
+        let mut all = vec!["--bind", "127.0.0.1:0", "--bootstrap", boot];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--timeout", "10"]);
+        run_bounded(tool("dht").args(&all), Duration::from_secs(25))
+    };
+
+    // Immutable: the BEP's test 3 target.
+    let o = client(&a, &["put", "Hello World!"]);
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    let out = stdout(&o);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines.first(),
+        Some(&"target=e5f96f6f38320f0f33959cb4d3d656452117aadb"),
+        "{out}"
+    );
+    assert!(lines[1].starts_with("stored=2 "), "{out}");
+    let o = client(&b, &["get", "e5f96f6f38320f0f33959cb4d3d656452117aadb"]);
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    assert_eq!(stdout(&o), "\"Hello World!\"\n");
+    let o = client(&b, &["get", "ffffffffffffffffffffffffffffffffffffffff"]);
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+
+    // Mutable: the seed file is created, seq counts up by default.
+    let seed = d.path().join("seed");
+    let seed = seed.to_str().unwrap();
+    let mut key = String::new();
+    for (value, seq) in [("first", 1), ("second", 2)] {
+        let o = client(
+            &a,
+            &["put-mutable", "--seed-file", seed, "--salt", "topic", value],
+        );
+        assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+        let out = stdout(&o);
+        let lines: Vec<&str> = out.lines().collect();
+        key = lines[0].strip_prefix("key=").expect("key line").to_owned();
+        assert_eq!(key.len(), 64, "{out}");
+        assert!(lines[1].starts_with("target="), "{out}");
+        assert_eq!(lines[2], format!("seq={seq}"), "{out}");
+        assert!(lines[3].starts_with("stored=2 "), "{out}");
+    }
+    assert_eq!(std::fs::read_to_string(seed).unwrap().trim().len(), 64);
+    let o = client(&b, &["get-mutable", &key, "--salt", "topic"]);
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    assert_eq!(stdout(&o), "seq=2\n\"second\"\n");
+    let o = client(&b, &["get-mutable", &key]);
+    assert_eq!(o.status.code(), Some(1), "no item without the salt");
+
+    // Scrape and sample after an announce through A.
+    let o = client(&a, &["announce", DHT_IH, "--port", "4321"]);
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    let o = client(&b, &["scrape", DHT_IH]);
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    assert_eq!(stdout(&o), "seeds=0 peers=1\n");
+    let o = client(&b, &["sample", "--limit", "1"]);
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    assert_eq!(stdout(&o), format!("{DHT_IH}\n"));
+    assert!(stderr(&o).contains("done hashes=1 "), "{}", stderr(&o));
+
+    // Usage errors: a bad key, an oversized salt.
+    let o = client(&b, &["get-mutable", "abcd"]);
+    assert_eq!(o.status.code(), Some(2));
+    let salt = "s".repeat(65);
+    let o = client(&b, &["get-mutable", &key, "--salt", &salt]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
+}
