@@ -4,6 +4,8 @@
 //! cargo run --release --example bencode -- FILE [--strict] [--json] [--spans]
 //! ```
 //!
+//! FILE may be `-` (standard input). `--version` prints the version.
+//!
 //! The whole file is read into memory and decoded as one value (trailing data
 //! is an error) with the default [`Limits`] (nesting depth 512, `i64`
 //! integers). Decoding is lenient by default (libtorrent's tolerance): each
@@ -44,30 +46,40 @@
 //! wrapped the same way. Example for `d1:ai2ee`:
 //! `{"start": 0, "end": 8, "value": {"a": {"start": 4, "end": 7, "value": 2}}}`.
 //!
-//! The JSON is pretty-printed (two-space indentation).
+//! The JSON is pretty-printed (two-space indentation) and written as it is
+//! produced: besides the input and its token tape, memory holds only the
+//! entries of the dictionaries being written (to sort them), so it stays a
+//! small constant times the input.
 //!
 //! # Errors
-//! Malformed input: a one-line message with the byte offset on stderr, such
-//! as `error: unexpected end of input at offset 12`, and exit status 1. This
+//! Exit codes: 0 success; 1 the input is not (strict) bencode: a one-line
+//! message with the byte offset on stderr, such as
+//! `error: unexpected end of input at offset 12`; 2 bad usage or unreadable input. This
 //! holds for any size or nesting: the decoder is iterative and bounds the
 //! depth at 512, the text printer keeps an explicit stack, and the JSON
 //! builder recurses at most as deep as that limit. A file that cannot be read:
 //! a one-line message and exit status 2.
 
-use std::io::{self, BufWriter, Write};
+use std::borrow::Cow;
+use std::io::{self, BufWriter, Read, Write};
 use std::ops::Range;
 use std::path::PathBuf;
 
 use bip_bencode::{Decoder, DictIter, Kind, Limits, ListIter, Mode, Value};
 use bip_examples::fail;
 use clap::Parser;
-use serde_json::{json, Map, Value as Json};
+use serde_json::Value as Json;
 
 /// Print a bencoded file readably (text or JSON), lenient by default.
 #[derive(Parser, Debug)]
-#[command(name = "bencode")]
+#[command(
+    name = "bencode",
+    version,
+    after_help = "Exit codes: 0 success; 1 the input is not (strict) bencode; 2 bad usage or \
+                  unreadable input."
+)]
 struct Args {
-    /// The bencoded file to print.
+    /// The bencoded file to print (`-`: standard input).
     #[arg(value_name = "FILE")]
     file: PathBuf,
     /// Reject non-canonical input (unsorted or duplicate keys, leading zeros, `-0`).
@@ -88,8 +100,17 @@ const SUMMARY_BYTES: usize = 16;
 
 fn main() {
     let args = Args::parse();
-    let input = std::fs::read(&args.file)
-        .unwrap_or_else(|e| fail(2, format!("cannot read {}: {e}", args.file.display())));
+    let input = if args.file.as_os_str() == "-" {
+        let mut buf = Vec::new();
+        io::stdin()
+            .lock()
+            .read_to_end(&mut buf)
+            .map(|_| buf)
+            .unwrap_or_else(|e| fail(2, format!("cannot read standard input: {e}")))
+    } else {
+        std::fs::read(&args.file)
+            .unwrap_or_else(|e| fail(2, format!("cannot read {}: {e}", args.file.display())))
+    };
     let mode = if args.strict {
         Mode::Strict
     } else {
@@ -104,10 +125,7 @@ fn main() {
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     let written = if args.json {
-        let json = to_json(doc.root(), args.spans);
-        serde_json::to_writer_pretty(&mut out, &json)
-            .map_err(io::Error::from)
-            .and_then(|()| writeln!(out))
+        write_json(&mut out, doc.root(), args.spans, 0).and_then(|()| writeln!(out))
     } else {
         print_text(&mut out, doc.root(), args.spans)
     };
@@ -221,50 +239,110 @@ fn print_text(out: &mut impl Write, root: Value<'_, '_>, spans: bool) -> io::Res
 }
 
 /// A byte string (not a key) as JSON.
-fn json_bytes(b: &[u8]) -> Json {
+fn write_json_bytes(out: &mut impl Write, b: &[u8]) -> io::Result<()> {
     match std::str::from_utf8(b) {
-        Ok(s) => Json::from(s),
-        Err(_) => json!({ "hex": hex::encode(b) }),
+        Ok(s) => serde_json::to_writer(&mut *out, s).map_err(io::Error::from),
+        Err(_) => {
+            out.write_all(b"{\"hex\": \"")?;
+            // Hex in chunks: no copy of the whole string.
+            for chunk in b.chunks(4096) {
+                out.write_all(hex::encode(chunk).as_bytes())?;
+            }
+            out.write_all(b"\"}")
+        }
     }
 }
 
 /// A dictionary key as a JSON object key (see the module docs).
-fn json_key(k: &[u8]) -> String {
+fn json_key(k: &[u8]) -> Cow<'_, str> {
     match std::str::from_utf8(k) {
-        Ok(s) if !s.starts_with("hex:") => s.to_owned(),
-        _ => format!("hex:{}", hex::encode(k)),
+        Ok(s) if !s.starts_with("hex:") => Cow::Borrowed(s),
+        _ => Cow::Owned(format!("hex:{}", hex::encode(k))),
     }
 }
 
-/// The JSON form. Recursion depth is bounded by the decoder's depth limit
-/// (512 by default), well within the main thread's stack.
-fn to_json(v: Value<'_, '_>, spans: bool) -> Json {
-    let plain = match v.kind() {
+fn indent(out: &mut impl Write, level: usize) -> io::Result<()> {
+    out.write_all(b"\n")?;
+    for _ in 0..level {
+        out.write_all(b"  ")?;
+    }
+    Ok(())
+}
+
+/// Write the JSON form of `v` (pretty-printed at `level`) as it goes. Recursion depth is bounded
+/// by the decoder's depth limit (512 by default), well within the main thread's stack.
+fn write_json(out: &mut impl Write, v: Value<'_, '_>, spans: bool, level: usize) -> io::Result<()> {
+    let level = if spans {
+        let span = v.span();
+        write!(out, "{{")?;
+        indent(out, level + 1)?;
+        write!(out, "\"start\": {},", span.start)?;
+        indent(out, level + 1)?;
+        write!(out, "\"end\": {},", span.end)?;
+        indent(out, level + 1)?;
+        write!(out, "\"value\": ")?;
+        level + 1
+    } else {
+        level
+    };
+    match v.kind() {
         Kind::Int => match v.as_int() {
-            Some(i) => Json::from(i),
+            Some(i) => write!(out, "{i}")?,
             // Unreachable with default limits; keep the digits exactly.
-            None => Json::from(String::from_utf8_lossy(v.int_digits().unwrap_or_default())),
+            None => serde_json::to_writer(
+                &mut *out,
+                &Json::from(String::from_utf8_lossy(v.int_digits().unwrap_or_default())),
+            )?,
         },
-        Kind::Bytes => json_bytes(v.as_bytes().unwrap_or_default()),
-        Kind::List => Json::Array(
-            v.as_list()
+        Kind::Bytes => write_json_bytes(out, v.as_bytes().unwrap_or_default())?,
+        Kind::List => {
+            let list = v.as_list().expect("kind is list");
+            if list.is_empty() {
+                out.write_all(b"[]")?;
+            } else {
+                out.write_all(b"[")?;
+                for (i, x) in list.iter().enumerate() {
+                    if i > 0 {
+                        out.write_all(b",")?;
+                    }
+                    indent(out, level + 1)?;
+                    write_json(out, x, spans, level + 1)?;
+                }
+                indent(out, level)?;
+                out.write_all(b"]")?;
+            }
+        }
+        Kind::Dict => {
+            // Members sorted by JSON key; a repeated key keeps its first value (stable sort).
+            let mut members: Vec<(Cow<'_, str>, Value<'_, '_>)> = v
+                .as_dict()
                 .into_iter()
                 .flatten()
-                .map(|x| to_json(x, spans))
-                .collect(),
-        ),
-        Kind::Dict => {
-            let mut map = Map::new();
-            for (k, x) in v.as_dict().into_iter().flatten() {
-                map.entry(json_key(k)).or_insert_with(|| to_json(x, spans));
+                .map(|(k, x)| (json_key(k), x))
+                .collect();
+            members.sort_by(|a, b| a.0.cmp(&b.0));
+            members.dedup_by(|later, first| later.0 == first.0);
+            if members.is_empty() {
+                out.write_all(b"{}")?;
+            } else {
+                out.write_all(b"{")?;
+                for (i, (k, x)) in members.into_iter().enumerate() {
+                    if i > 0 {
+                        out.write_all(b",")?;
+                    }
+                    indent(out, level + 1)?;
+                    serde_json::to_writer(&mut *out, &*k)?;
+                    out.write_all(b": ")?;
+                    write_json(out, x, spans, level + 1)?;
+                }
+                indent(out, level)?;
+                out.write_all(b"}")?;
             }
-            Json::Object(map)
         }
-    };
-    if spans {
-        let span = v.span();
-        json!({ "start": span.start, "end": span.end, "value": plain })
-    } else {
-        plain
     }
+    if spans {
+        indent(out, level - 1)?;
+        out.write_all(b"}")?;
+    }
+    Ok(())
 }

@@ -4,26 +4,38 @@
 //! cargo run --release --example torrent -- show FILE [--json]
 //! cargo run --release --example torrent -- magnet FILE
 //! cargo run --release --example torrent -- create ...   (see `create --help`)
-//! cargo run --release --example torrent -- verify FILE DIR [--check v1|v2|both]   (see `verify --help`)
+//! cargo run --release --example torrent -- verify FILE PATH [--check v1|v2|both]   (see `verify --help`)
+//! ```
+//!
+//! FILE may be `-` (standard input). Exit codes: 0 success, 1 the answer is "no" (verify found
+//! bad or missing data), 2 bad usage or unreadable input. `--version` prints the version.
+//!
+//! ```text
 //! ```
 //!
 //! # `show`
 //! A human summary, or with `--json` one JSON object:
 //! `info_hash_v1`, `info_hash_v2` (lowercase hex or null), `name`,
 //! `piece_length`, `total_size` (the piece space, padding included, as
-//! libtorrent's `total_size`), `num_pieces`, `private` (bool), `version`
+//! libtorrent's `total_size`), `payload_size` (without padding), `num_pieces`,
+//! `private` (bool), `source` (or null), `version`
 //! (`"v1"`, `"v2"`, `"hybrid"`), `files` (`{"path": "dir/file", "length": N}`
 //! in torrent order, padding files left out; `path` is relative to the
 //! torrent's root folder, and is the name itself for a single-file torrent),
 //! `trackers` (tiers of URLs; without `announce-list`, one tier holding
 //! `announce`), `web_seeds`, `comment`, `created_by`, `creation_date`
-//! (null when absent).
+//! (Unix seconds; null when absent), `magnet` (the magnet link), `unknown_keys`
+//! (names of keys not shown as fields; `info.` for those of the info
+//! dictionary). File paths are those `verify` reads (libtorrent's renaming of
+//! duplicates applied). The object is written as it is produced. The text form
+//! shows dates as ISO 8601 UTC and sizes in binary units beside the exact bytes.
 //!
 //! # `magnet`
 //! Prints the magnet link: `xt` for each info hash, `dn`, `tr`, `ws`.
 //!
 //! Malformed input: a one-line error naming the field on stderr, exit code 2.
 
+use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -31,14 +43,18 @@ use bip_metainfo::Metainfo;
 use clap::{Parser, Subcommand};
 use serde_json::{json, Value};
 
+#[path = "torrent_cmd/common.rs"]
+mod common;
 #[path = "torrent_cmd/create.rs"]
 mod create;
 #[path = "torrent_cmd/verify.rs"]
 mod verify;
 
+use common::{human_size, iso8601, plural, read_input, EXIT_CODES};
+
 /// Create, show and verify .torrent files; print magnet links.
 #[derive(Parser, Debug)]
-#[command(name = "torrent")]
+#[command(name = "torrent", version, after_help = EXIT_CODES)]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
@@ -47,93 +63,193 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Cmd {
     /// Create a .torrent from a file or folder.
+    #[command(after_help = EXIT_CODES)]
     Create(create::CreateArgs),
     /// Print a summary of a .torrent.
+    #[command(after_help = EXIT_CODES)]
     Show {
-        /// The .torrent file.
+        /// The .torrent file (`-`: standard input).
         file: PathBuf,
         /// Print one JSON object instead of text.
         #[arg(long)]
         json: bool,
     },
     /// Check downloaded data against a .torrent.
+    #[command(after_help = EXIT_CODES)]
     Verify(verify::VerifyArgs),
     /// Print the magnet link of a .torrent.
+    #[command(after_help = EXIT_CODES)]
     Magnet {
-        /// The .torrent file.
+        /// The .torrent file (`-`: standard input).
         file: PathBuf,
     },
 }
 
-fn load(file: &PathBuf) -> Result<Metainfo, String> {
-    let bytes = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
+fn load(file: &std::path::Path) -> Result<Metainfo, String> {
+    let bytes = read_input(file)?;
     Metainfo::from_bytes(&bytes).map_err(|e| format!("{}: {e}", file.display()))
 }
 
-/// The `show --json` object.
-fn summary_json(m: &Metainfo) -> Value {
+/// The files to list (padding left out) with the paths `verify` reads, relative to the root
+/// folder (the name itself for a single file).
+fn listed_files(m: &Metainfo) -> impl Iterator<Item = (&bip_metainfo::FileEntry, String)> + '_ {
     let info = &m.info;
-    let files: Vec<Value> = info
-        .files()
-        .map(|f| json!({ "path": f.path_string(), "length": f.length }))
-        .collect();
-    json!({
-        "info_hash_v1": m.info_hash_v1().map(|h| h.to_hex()),
-        "info_hash_v2": m.info_hash_v2().map(|h| h.to_hex()),
-        "name": info.name,
-        "piece_length": info.piece_length,
-        "total_size": info.total_size(),
-        "num_pieces": info.num_pieces(),
-        "private": info.private,
-        "version": match info.version {
-            bip_metainfo::Version::V1 => "v1",
-            bip_metainfo::Version::V2 => "v2",
-            bip_metainfo::Version::Hybrid => "hybrid",
-        },
-        "files": files,
-        "trackers": m.trackers(),
-        "web_seeds": m.web_seeds(),
-        "comment": m.comment,
-        "created_by": m.created_by,
-        "creation_date": m.creation_date,
-    })
+    let paths = if info.multi_file {
+        info.unique_paths()
+    } else {
+        info.all_files().iter().map(|f| f.path.clone()).collect()
+    };
+    info.all_files()
+        .iter()
+        .zip(paths)
+        .filter(|(f, _)| !f.is_padding())
+        .map(|(f, p)| (f, p.join("/")))
 }
 
-fn print_summary(m: &Metainfo) {
+/// Keys the file holds that this tool does not show as fields, by name (`info.` inside the
+/// info dictionary).
+fn unknown_keys(m: &Metainfo) -> Vec<String> {
+    let name = |k: &[u8]| String::from_utf8_lossy(k).into_owned();
+    let mut out: Vec<String> = m.unknown.keys().map(|k| name(k)).collect();
+    out.extend(m.info.unknown.keys().map(|k| format!("info.{}", name(k))));
+    out
+}
+
+fn version_name(v: bip_metainfo::Version) -> &'static str {
+    match v {
+        bip_metainfo::Version::V1 => "v1",
+        bip_metainfo::Version::V2 => "v2",
+        bip_metainfo::Version::Hybrid => "hybrid",
+    }
+}
+
+/// The `show --json` object, written as it is produced (files one by one): memory stays that of
+/// the parsed torrent.
+fn write_json(out: &mut impl Write, m: &Metainfo) -> io::Result<()> {
     let info = &m.info;
-    println!("name:          {}", info.name);
+    let field = |out: &mut dyn Write, first: bool, k: &str, v: Value| -> io::Result<()> {
+        if !first {
+            out.write_all(b",")?;
+        }
+        serde_json::to_writer(&mut *out, k)?;
+        out.write_all(b":")?;
+        serde_json::to_writer(out, &v).map_err(io::Error::from)
+    };
+    out.write_all(b"{")?;
+    field(
+        out,
+        true,
+        "info_hash_v1",
+        json!(m.info_hash_v1().map(|h| h.to_hex())),
+    )?;
+    field(
+        out,
+        false,
+        "info_hash_v2",
+        json!(m.info_hash_v2().map(|h| h.to_hex())),
+    )?;
+    field(out, false, "name", json!(info.name))?;
+    field(out, false, "piece_length", json!(info.piece_length))?;
+    field(out, false, "total_size", json!(info.total_size()))?;
+    field(out, false, "payload_size", json!(info.payload_size()))?;
+    field(out, false, "num_pieces", json!(info.num_pieces()))?;
+    field(out, false, "private", json!(info.private))?;
+    field(out, false, "source", json!(info.source))?;
+    field(out, false, "version", json!(version_name(info.version)))?;
+    out.write_all(b",\"files\":[")?;
+    for (i, (f, path)) in listed_files(m).enumerate() {
+        if i > 0 {
+            out.write_all(b",")?;
+        }
+        out.write_all(b"{\"path\":")?;
+        serde_json::to_writer(&mut *out, &path)?;
+        write!(out, ",\"length\":{}}}", f.length)?;
+    }
+    out.write_all(b"]")?;
+    field(out, false, "trackers", json!(m.trackers()))?;
+    field(out, false, "web_seeds", json!(m.web_seeds()))?;
+    field(out, false, "comment", json!(m.comment))?;
+    field(out, false, "created_by", json!(m.created_by))?;
+    field(out, false, "creation_date", json!(m.creation_date))?;
+    field(out, false, "magnet", json!(m.magnet().to_string()))?;
+    field(out, false, "unknown_keys", json!(unknown_keys(m)))?;
+    out.write_all(b"}\n")
+}
+
+fn print_summary(out: &mut impl Write, m: &Metainfo) -> io::Result<()> {
+    let info = &m.info;
+    writeln!(out, "name:          {}", info.name)?;
     if let Some(h) = m.info_hash_v1() {
-        println!("info hash v1:  {h}");
+        writeln!(out, "info hash v1:  {h}")?;
     }
     if let Some(h) = m.info_hash_v2() {
-        println!("info hash v2:  {h}");
+        writeln!(out, "info hash v2:  {h}")?;
     }
-    println!("version:       {:?}", info.version);
-    println!(
-        "size:          {} bytes in {} pieces of {} bytes",
+    writeln!(out, "version:       {:?}", info.version)?;
+    writeln!(
+        out,
+        "size:          {} bytes in {} of {} bytes",
         info.total_size(),
-        info.num_pieces(),
+        plural(info.num_pieces(), "piece", "pieces"),
         info.piece_length
-    );
-    println!("private:       {}", info.private);
+    )?;
+    writeln!(
+        out,
+        "               {} in pieces of {}",
+        human_size(info.total_size()),
+        human_size(info.piece_length)
+    )?;
+    if info.payload_size() != info.total_size() {
+        writeln!(
+            out,
+            "payload:       {} ({} bytes) without {} of padding",
+            human_size(info.payload_size()),
+            info.payload_size(),
+            human_size(info.total_size() - info.payload_size())
+        )?;
+    }
+    writeln!(out, "private:       {}", info.private)?;
+    if let Some(s) = &info.source {
+        writeln!(out, "source:        {s}")?;
+    }
     if let Some(c) = &m.comment {
-        println!("comment:       {c}");
+        writeln!(out, "comment:       {c}")?;
     }
     if let Some(c) = &m.created_by {
-        println!("created by:    {c}");
+        writeln!(out, "created by:    {c}")?;
     }
     if let Some(d) = m.creation_date {
-        println!("creation date: {d}");
+        writeln!(out, "creation date: {} ({d})", iso8601(d))?;
+    }
+    if let Some(e) = &m.encoding {
+        writeln!(out, "encoding:      {e}")?;
     }
     for (i, tier) in m.trackers().iter().enumerate() {
-        println!("tracker tier {i}: {}", tier.join(" "));
+        writeln!(out, "tracker tier {i}: {}", tier.join(" "))?;
     }
     for w in m.web_seeds() {
-        println!("web seed:      {w}");
+        writeln!(out, "web seed:      {w}")?;
     }
-    let files: Vec<_> = info.files().collect();
-    println!("files ({}):", files.len());
-    for f in files {
+    for h in &m.httpseeds {
+        writeln!(out, "http seed:     {h}")?;
+    }
+    for (h, p) in &m.nodes {
+        writeln!(out, "dht node:      {h}:{p}")?;
+    }
+    for s in m.similar_torrents() {
+        writeln!(out, "similar:       {}", hex::encode(s))?;
+    }
+    for c in m.collections() {
+        writeln!(out, "collection:    {c}")?;
+    }
+    let unknown = unknown_keys(m);
+    if !unknown.is_empty() {
+        writeln!(out, "other keys:    {}", unknown.join(", "))?;
+    }
+    writeln!(out, "magnet:        {}", m.magnet())?;
+    let count = info.files().count() as u64;
+    writeln!(out, "files ({count}):")?;
+    for (f, path) in listed_files(m) {
         let mut flags = String::new();
         if f.attrs.executable {
             flags.push_str(" [x]");
@@ -144,7 +260,21 @@ fn print_summary(m: &Metainfo) {
         if let Some(t) = &f.symlink_target {
             flags.push_str(&format!(" -> {}", t.join("/")));
         }
-        println!("  {:>14}  {}{flags}", f.length, f.path_string());
+        writeln!(out, "  {:>14}  {path}{flags}", f.length)?;
+    }
+    Ok(())
+}
+
+/// Write to stdout through a buffer; a closed pipe is not an error.
+fn emit(f: impl FnOnce(&mut BufWriter<io::StdoutLock<'_>>) -> io::Result<()>) -> u8 {
+    let mut out = BufWriter::new(io::stdout().lock());
+    match f(&mut out).and_then(|()| out.flush()) {
+        Ok(()) => 0,
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => 0,
+        Err(e) => {
+            eprintln!("error: cannot write output: {e}");
+            2
+        }
     }
 }
 
@@ -154,14 +284,13 @@ fn main() -> ExitCode {
         Cmd::Create(args) => create::run(args),
         Cmd::Verify(args) => verify::run(args),
         Cmd::Show { file, json } => match load(&file) {
-            Ok(m) => {
+            Ok(m) => i32::from(emit(|out| {
                 if json {
-                    println!("{}", summary_json(&m));
+                    write_json(out, &m)
                 } else {
-                    print_summary(&m);
+                    print_summary(out, &m)
                 }
-                0
-            }
+            })),
             Err(e) => {
                 eprintln!("error: {e}");
                 2

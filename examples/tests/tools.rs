@@ -756,6 +756,283 @@ fn tracker_durations_are_validated() {
     }
 }
 
+/// Issue 11: `torrent create` refuses to overwrite, writes to stdout with `-o -`, leaves out
+/// hidden files, outside symlinks and `--exclude` globs (listed with `--verbose`), validates
+/// `--announce` and takes tiers and `--piece-length` units.
+#[test]
+fn torrent_create_is_safe_and_takes_units_tiers_and_filters() {
+    let d = TempDir::new("tool-create-safe");
+    d.write("c/a.bin", &[1; 40_000]);
+    d.write("c/sub/b.txt", b"hello");
+    d.write("c/.git/config", b"x");
+    d.write("c/.DS_Store", b"x");
+    d.write("c/skip.tmp", b"x");
+    d.write("outside/secret", b"secret");
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink(d.path().join("outside"), d.path().join("c/out")).unwrap();
+        std::os::unix::fs::symlink(d.path().join("c/a.bin"), d.path().join("c/in.bin")).unwrap();
+    }
+    let out = d.path().join("t.torrent");
+    let create = |extra: &[&str]| {
+        let mut c = tool("torrent");
+        c.arg("create").arg(d.path().join("c")).arg("--no-date");
+        c.args(extra);
+        run(&mut c)
+    };
+    let o = create(&[
+        "-o",
+        out.to_str().unwrap(),
+        "--piece-length",
+        "16KiB",
+        "--exclude",
+        "*.tmp",
+        "--verbose",
+        "--announce",
+        "udp://a.example:6969/announce,http://b.example/announce",
+        "--announce",
+        "https://c.example/announce",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    for skipped in [".git (hidden)", ".DS_Store (hidden)", "skip.tmp (excluded)"] {
+        assert!(err.contains(&format!("skipped: {skipped}")), "{err}");
+    }
+    #[cfg(unix)]
+    assert!(
+        err.contains("skipped: out (symlink pointing outside)"),
+        "{err}"
+    );
+    let o = run(tool("torrent").arg("show").arg(&out).arg("--json"));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let paths: Vec<&str> = v["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    #[cfg(unix)]
+    assert_eq!(paths, ["a.bin", "in.bin", "sub/b.txt"]);
+    assert_eq!(v["piece_length"], 16384);
+    assert_eq!(
+        v["trackers"],
+        serde_json::json!([
+            ["udp://a.example:6969/announce", "http://b.example/announce"],
+            ["https://c.example/announce"]
+        ])
+    );
+    // No overwrite without --force; --force overwrites.
+    let o = create(&["-o", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--force"), "{}", stderr(&o));
+    let o = create(&["-o", out.to_str().unwrap(), "--force", "--include-hidden"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run(tool("torrent").arg("show").arg(&out).arg("--json"));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v["files"].to_string().contains(".git/config"), "{v}");
+    // `-o -`: the torrent on stdout, readable back through `show -`.
+    let o = create(&["-o", "-", "--piece-length", "1m", "--follow-symlinks"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(o.stdout.starts_with(b"d"), "{}", stdout(&o));
+    assert!(stderr(&o).contains("info hash v1: "), "{}", stderr(&o));
+    let mut show = tool("torrent")
+        .args(["show", "-", "--json"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut show.stdin.take().unwrap(), &o.stdout).unwrap();
+    let shown = show.wait_with_output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
+    assert_eq!(v["piece_length"], 1 << 20);
+    #[cfg(unix)]
+    assert!(v["files"].to_string().contains("out/secret"), "{v}");
+    // Bad announce URLs and piece lengths: one-line errors, exit code 2.
+    for bad in [
+        ["--announce", "ftp://x.example/"],
+        ["--announce", "not a url"],
+        ["--announce", "udp://a.example:1,"],
+        ["--piece-length", "3m"],
+        ["--piece-length", "8KiB"],
+        ["--piece-length", "1 parsec"],
+    ] {
+        let o = create(&[&["-o", "-"][..], &bad[..]].concat());
+        assert_eq!(o.status.code(), Some(2), "{bad:?}");
+        assert!(o.stdout.is_empty(), "{bad:?}");
+    }
+}
+
+/// Issue 11: `torrent show` (ISO dates, human sizes, payload, source, plural, magnet, unknown
+/// keys), `verify` with the content itself as PATH, `--version` and the exit-code convention.
+#[test]
+fn torrent_show_verify_path_and_conventions() {
+    let d = TempDir::new("tool-show-more");
+    d.write("mydir/a.bin", &[7; 70_000]);
+    d.write("mydir/b.txt", b"abcdef");
+    let t = d.path().join("h.torrent");
+    let o = run(tool("torrent")
+        .arg("create")
+        .arg(d.path().join("mydir"))
+        .arg("-o")
+        .arg(&t)
+        .args(["--hybrid", "--source", "SRC", "--piece-length", "16k"]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run(tool("torrent").arg("show").arg(&t));
+    let text = stdout(&o);
+    for want in [
+        "source:        SRC",
+        "payload:       68.37 KiB (70006 bytes) without ",
+        "magnet:        magnet:?xt=urn:btih:",
+        "files (2):",
+    ] {
+        assert!(text.contains(want), "{want}\n{text}");
+    }
+    let date = text
+        .lines()
+        .find(|l| l.starts_with("creation date: "))
+        .unwrap();
+    assert!(
+        date.len() > 30 && date.as_bytes()[25] == b'T' && date.contains("Z ("),
+        "{date}"
+    );
+    let o = run(tool("torrent").arg("show").arg(&t).arg("--json"));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["payload_size"], 70_006);
+    assert_eq!(v["source"], "SRC");
+    assert!(v["magnet"]
+        .as_str()
+        .unwrap()
+        .starts_with("magnet:?xt=urn:btih:"));
+    assert!(v["creation_date"].is_i64());
+    // Unknown keys are listed by name.
+    let mut bytes = std::fs::read(&t).unwrap();
+    bytes.pop();
+    bytes.extend_from_slice(b"4:zzzzi1ee");
+    d.write("u.torrent", &bytes);
+    let o = run(tool("torrent").arg("show").arg(d.path().join("u.torrent")));
+    assert!(stdout(&o).contains("other keys:    zzzz"), "{}", stdout(&o));
+    // One piece: singular.
+    d.write("one.bin", b"x");
+    let one = d.path().join("one.torrent");
+    run(tool("torrent")
+        .arg("create")
+        .arg(d.path().join("one.bin"))
+        .arg("-o")
+        .arg(&one));
+    let o = run(tool("torrent").arg("show").arg(&one));
+    assert!(
+        stdout(&o).contains("1 bytes in 1 piece of "),
+        "{}",
+        stdout(&o)
+    );
+    // verify: the folder holding the content, or the content itself under another name.
+    let o = run(tool("torrent").arg("verify").arg(&t).arg(d.path()));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("the folder holding the content"),
+        "{}",
+        stderr(&o)
+    );
+    std::fs::rename(d.path().join("mydir"), d.path().join("renamed")).unwrap();
+    let o = run(tool("torrent")
+        .arg("verify")
+        .arg(&t)
+        .arg(d.path().join("renamed")));
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        stderr(&o).contains("the torrent's content itself"),
+        "{}",
+        stderr(&o)
+    );
+    std::fs::remove_file(d.path().join("renamed/b.txt")).unwrap();
+    let o = run(tool("torrent")
+        .arg("verify")
+        .arg(&t)
+        .arg(d.path().join("renamed")));
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stdout(&o).contains("missing: renamed/b.txt"),
+        "{}",
+        stdout(&o)
+    );
+    let looked = d.path().join("renamed/b.txt");
+    assert!(
+        stderr(&o).contains(&format!("looked for {}", looked.display())),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(tool("torrent")
+        .arg("verify")
+        .arg(&one)
+        .arg(d.path().join("one.bin")));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // --version and the exit-code convention in every --help.
+    for (name, args) in [
+        ("torrent", &[][..]),
+        ("torrent", &["create"][..]),
+        ("torrent", &["show"][..]),
+        ("torrent", &["verify"][..]),
+        ("torrent", &["magnet"][..]),
+        ("bencode", &[][..]),
+    ] {
+        let o = run(tool(name).args(args).arg("--help"));
+        assert!(
+            stdout(&o).contains("Exit codes: 0 success; 1 "),
+            "{name} {args:?}"
+        );
+        if args.is_empty() {
+            let o = run(tool(name).arg("--version"));
+            assert_eq!(
+                stdout(&o).trim(),
+                format!("{name} {}", env!("CARGO_PKG_VERSION"))
+            );
+        }
+    }
+}
+
+/// The README's synopsis of the bencode and torrent tools names only options their `--help`
+/// lists (the README is read, not edited).
+#[test]
+fn readme_synopsis_matches_bencode_and_torrent_help() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md"))
+            .unwrap();
+    let mut checked = 0;
+    for (name, subs) in [
+        ("bencode", &[""][..]),
+        ("torrent", &["create", "show", "verify", "magnet"][..]),
+    ] {
+        for sub in subs {
+            let head = if sub.is_empty() {
+                format!("`{name} ")
+            } else {
+                format!("`{name} {sub} ")
+            };
+            let Some(start) = readme.find(&head) else {
+                continue;
+            };
+            let synopsis = &readme[start + 1..];
+            let synopsis = &synopsis[..synopsis.find('`').unwrap()];
+            let mut c = tool(name);
+            if !sub.is_empty() {
+                c.arg(sub);
+            }
+            let help = stdout(&run(c.arg("--help")));
+            for opt in synopsis
+                .split(|c: char| c.is_whitespace() || "[]|.".contains(c))
+                .filter(|w| w.starts_with("--"))
+            {
+                assert!(
+                    help.contains(opt),
+                    "{name} {sub}: {opt} in README, not in --help"
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 10, "{checked}");
+}
+
 /// BEP 44, 51 and 33 through the `dht` tool against two `dht serve` nodes: `put`/`get` of an
 /// immutable string (the target of `<len>:VALUE`), `put-mutable` twice (seq 1 then 2 by
 /// default, the seed file created), `get-mutable` printing the higher seq, `sample` and

@@ -1,27 +1,34 @@
 //! `torrent create`: make a .torrent (v1, v2 or hybrid) of a file or directory.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 use bip_metainfo::create::{
-    CreateError, TorrentBuilder, Version, MAX_PIECE_LENGTH, MIN_PIECE_LENGTH,
+    CreateError, FsSource, TorrentBuilder, Version, WalkOptions, MAX_PIECE_LENGTH, MIN_PIECE_LENGTH,
 };
+
+use super::common::parse_size;
 
 /// `torrent create PATH -o OUT.torrent [options]`.
 #[derive(clap::Args, Debug)]
 pub struct CreateArgs {
     /// File or directory to make a torrent of.
     pub path: PathBuf,
-    /// Where to write the .torrent.
+    /// Where to write the .torrent (`-`: standard output). An existing file is kept unless
+    /// `--force`.
     #[arg(short = 'o', long = "output", value_name = "OUT.torrent")]
     pub output: PathBuf,
-    /// Piece length in bytes: a power of two from 16384 (16 KiB) to 268435456 (256 MiB);
-    /// default: automatic (1,000-2,000 pieces).
+    /// Overwrite the output file if it exists.
+    #[arg(long)]
+    pub force: bool,
+    /// Piece length: bytes, or with a unit (16KiB, 1MiB, 4m); a power of two from 16384
+    /// (16 KiB) to 268435456 (256 MiB); default: automatic (1,000-2,000 pieces).
     #[arg(long, value_name = "BYTES", value_parser = parse_piece_length, allow_hyphen_values = true)]
     pub piece_length: Option<u64>,
-    /// Tracker URL; each one forms its own tier (repeatable).
-    #[arg(long, value_name = "URL")]
-    pub announce: Vec<String>,
+    /// Tracker URL (udp://, http:// or https://); each --announce forms its own tier, and
+    /// 'URL1,URL2' puts several trackers in one tier (repeatable).
+    #[arg(long, value_name = "URL[,URL...]", value_parser = parse_tier)]
+    pub announce: Vec<Vec<String>>,
     /// Web seed URL (BEP 19, repeatable).
     #[arg(long, value_name = "URL")]
     pub web_seed: Vec<String>,
@@ -46,6 +53,38 @@ pub struct CreateArgs {
     /// Leave out `creation date` (reproducible output).
     #[arg(long)]
     pub no_date: bool,
+    /// Include hidden files and folders (names starting with `.`, such as .git/ or .DS_Store).
+    #[arg(long)]
+    pub include_hidden: bool,
+    /// Follow symbolic links that point outside PATH (links inside are always followed).
+    #[arg(long)]
+    pub follow_symlinks: bool,
+    /// Leave out files and folders matching GLOB (relative to PATH, or a bare name such as
+    /// '*.tmp' matched anywhere; repeatable).
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    /// List what was left out (hidden, excluded, symlinks pointing outside) on stderr.
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+/// `--announce`: one tier of udp://, http:// or https:// URLs separated by commas.
+fn parse_tier(s: &str) -> Result<Vec<String>, String> {
+    s.split(',')
+        .map(|u| {
+            let u = u.trim();
+            let parsed = url::Url::parse(u).map_err(|e| format!("{u:?} is not a URL: {e}"))?;
+            if !matches!(parsed.scheme(), "udp" | "http" | "https") {
+                return Err(format!(
+                    "{u:?}: tracker URLs are udp://, http:// or https://"
+                ));
+            }
+            if parsed.host_str().is_none_or(str::is_empty) {
+                return Err(format!("{u:?}: no host"));
+            }
+            Ok(u.to_string())
+        })
+        .collect()
 }
 
 /// `--piece-length`: a power of two from [`MIN_PIECE_LENGTH`] to [`MAX_PIECE_LENGTH`].
@@ -55,7 +94,7 @@ fn parse_piece_length(s: &str) -> Result<u64, String> {
             "not a power of two from {MIN_PIECE_LENGTH} (16 KiB) to {MAX_PIECE_LENGTH} (256 MiB)"
         )
     };
-    let n: u64 = s.trim().parse().map_err(|_| bad())?;
+    let n = parse_size(s).map_err(|e| format!("{e}; {}", bad()))?;
     if n.is_power_of_two() && (MIN_PIECE_LENGTH..=MAX_PIECE_LENGTH).contains(&n) {
         Ok(n)
     } else {
@@ -65,6 +104,59 @@ fn parse_piece_length(s: &str) -> Result<u64, String> {
 
 /// Run `torrent create`; returns the exit code (0 ok, 1 I/O failure, 2 bad input).
 pub fn run(args: CreateArgs) -> i32 {
+    let to_stdout = args.output.as_os_str() == "-";
+    if !to_stdout && !args.force && args.output.exists() {
+        eprintln!(
+            "error: {} exists; use --force to overwrite it",
+            args.output.display()
+        );
+        return 2;
+    }
+    let mut exclude = globset::GlobSetBuilder::new();
+    for g in &args.exclude {
+        match globset::GlobBuilder::new(g).literal_separator(true).build() {
+            Ok(glob) => {
+                exclude.add(glob);
+            }
+            Err(e) => {
+                eprintln!("error: --exclude {g:?}: {e}");
+                return 2;
+            }
+        }
+    }
+    let exclude = match exclude.build() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: --exclude: {e}");
+            return 2;
+        }
+    };
+    let walk = WalkOptions {
+        include_hidden: args.include_hidden,
+        follow_symlinks: args.follow_symlinks,
+        exclude: (!args.exclude.is_empty()).then(|| {
+            Box::new(move |p: &[String]| {
+                exclude.is_match(p.join("/")) || p.last().is_some_and(|n| exclude.is_match(n))
+            }) as Box<dyn Fn(&[String]) -> bool + Sync>
+        }),
+    };
+    let src = match FsSource::walk_with(&args.path, &walk) {
+        Ok((src, skipped)) => {
+            if args.verbose {
+                for s in &skipped {
+                    eprintln!("skipped: {} ({})", s.path.join("/"), s.reason);
+                }
+            }
+            src
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            return match e {
+                CreateError::Io { .. } => 1,
+                _ => 2,
+            };
+        }
+    };
     let mut b = TorrentBuilder::new()
         .piece_length(args.piece_length)
         .private(args.private)
@@ -75,8 +167,8 @@ pub fn run(args: CreateArgs) -> i32 {
         } else {
             Version::V1
         });
-    for url in &args.announce {
-        b = b.announce(url.clone());
+    for tier in &args.announce {
+        b = b.announce_tier(tier.clone());
     }
     for url in &args.web_seed {
         b = b.web_seed(url.clone());
@@ -109,7 +201,7 @@ pub fn run(args: CreateArgs) -> i32 {
             bar.set_position(done);
         });
     }
-    let result = b.build_from_path(&args.path);
+    let result = b.build_from_fs(&args.path, &src);
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
@@ -123,15 +215,30 @@ pub fn run(args: CreateArgs) -> i32 {
             };
         }
     };
-    if let Err(e) = std::fs::write(&args.output, &created.bytes) {
+    if to_stdout {
+        // The torrent goes to stdout; the info hashes to stderr.
+        let mut out = std::io::stdout().lock();
+        if let Err(e) = out.write_all(&created.bytes).and_then(|()| out.flush()) {
+            eprintln!("error: standard output: {e}");
+            return 1;
+        }
+    } else if let Err(e) = std::fs::write(&args.output, &created.bytes) {
         eprintln!("error: {}: {e}", args.output.display());
         return 1;
     }
+    let mut lines = Vec::new();
     if let Some(h) = created.info_hash_v1 {
-        println!("info hash v1: {}", h.to_hex());
+        lines.push(format!("info hash v1: {}", h.to_hex()));
     }
     if let Some(h) = created.info_hash_v2 {
-        println!("info hash v2: {}", h.to_hex());
+        lines.push(format!("info hash v2: {}", h.to_hex()));
+    }
+    for l in lines {
+        if to_stdout {
+            eprintln!("{l}");
+        } else {
+            println!("{l}");
+        }
     }
     0
 }

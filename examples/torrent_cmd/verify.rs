@@ -1,7 +1,11 @@
-//! `torrent verify FILE DIR [--check v1|v2|both]`: check downloaded data against a torrent.
+//! `torrent verify FILE PATH [--check v1|v2|both]`: check downloaded data against a torrent.
+//!
+//! PATH is the folder that holds the torrent's content (`PATH/NAME`), or the content itself
+//! (the single file, or the top folder, under any name); stderr says which was used, and for each
+//! missing file the path looked for.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use bip_metainfo::verify::{verify, Check, FileStatus, VerifyOptions, VerifyPlan, VerifyReport};
@@ -20,9 +24,11 @@ pub enum CheckArg {
 /// `torrent verify FILE DIR`.
 #[derive(clap::Args, Debug)]
 pub struct VerifyArgs {
-    /// The .torrent file.
+    /// The .torrent file (`-`: standard input).
     pub file: PathBuf,
-    /// The download folder: it holds the torrent's name (file or directory).
+    /// The folder that holds the torrent's content (its name inside), or the content itself
+    /// (the single file, or the top folder).
+    #[arg(value_name = "PATH")]
     pub dir: PathBuf,
     /// Hashing threads (default: all cores).
     #[arg(long, value_name = "N")]
@@ -34,17 +40,25 @@ pub struct VerifyArgs {
 
 /// Run `torrent verify`; returns the exit code (0 all good, 1 bad or missing data, 2 bad input).
 pub fn run(args: VerifyArgs) -> i32 {
-    let bytes = match std::fs::read(&args.file) {
+    let bytes = match super::common::read_input(&args.file) {
         Ok(b) => b,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    let m = match bip_metainfo::Metainfo::from_bytes(&bytes) {
+        Ok(m) => m,
         Err(e) => {
             eprintln!("error: {}: {e}", args.file.display());
             return 2;
         }
     };
-    let plan = match bip_metainfo::Metainfo::from_bytes(&bytes) {
-        Ok(m) => VerifyPlan::from(&m),
+    let mut plan = VerifyPlan::from(&m);
+    let root = match locate(&args.dir, &m.info.name, m.info.multi_file, &mut plan) {
+        Ok(r) => r,
         Err(e) => {
-            eprintln!("error: {}: {e}", args.file.display());
+            eprintln!("error: {e}");
             return 2;
         }
     };
@@ -79,13 +93,22 @@ pub fn run(args: VerifyArgs) -> i32 {
                 bar.set_position(done);
             }));
         }
-        let result = verify(&plan, &args.dir, &opts);
+        let result = verify(&plan, &root, &opts);
         if let Some(bar) = &bar {
             bar.finish_and_clear();
         }
         match result {
             Ok(r) => {
                 print_report(&r);
+                for f in &r.files {
+                    if f.status == FileStatus::Missing {
+                        eprintln!(
+                            "missing: {}: looked for {}",
+                            f.rel_path.display(),
+                            root.join(&f.rel_path).display()
+                        );
+                    }
+                }
                 if !r.all_good() {
                     code = 1;
                 }
@@ -130,4 +153,64 @@ fn print_report(report: &VerifyReport) {
             .count(),
         report.files.len()
     );
+}
+
+/// Where the content is: `PATH/NAME` when it exists (PATH is the folder holding the content),
+/// else PATH itself when it is of the right kind (the content under any name: the plan's first
+/// component is renamed to PATH's). Says which on stderr; returns the folder to verify in.
+fn locate(path: &Path, name: &str, multi: bool, plan: &mut VerifyPlan) -> Result<PathBuf, String> {
+    let inside = path.join(name);
+    if inside.exists() || !path.exists() {
+        eprintln!(
+            "content: {} (PATH is the folder holding the content)",
+            inside.display()
+        );
+        return Ok(path.to_path_buf());
+    }
+    let strip = |p: &Path| {
+        let mut c = p.components();
+        c.next();
+        c.as_path().to_path_buf()
+    };
+    let holds_content = if path.is_dir() {
+        multi
+            && plan
+                .files
+                .iter()
+                .any(|f| !f.pad && path.join(strip(&f.rel_path)).exists())
+    } else if multi {
+        return Err(format!(
+            "{}: a file, but the torrent is a folder named {name:?}",
+            path.display()
+        ));
+    } else {
+        true
+    };
+    if !holds_content {
+        eprintln!(
+            "content: {} (PATH is the folder holding the content)",
+            inside.display()
+        );
+        return Ok(path.to_path_buf());
+    }
+    let own = path
+        .file_name()
+        .ok_or_else(|| format!("{}: no file name", path.display()))?;
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    for f in &mut plan.files {
+        let rest = strip(&f.rel_path);
+        f.rel_path = if rest.as_os_str().is_empty() {
+            PathBuf::from(own)
+        } else {
+            Path::new(own).join(rest)
+        };
+    }
+    eprintln!(
+        "content: {} (PATH is the torrent's content itself)",
+        path.display()
+    );
+    Ok(parent)
 }

@@ -39,7 +39,9 @@ use bip_util::{InfoHash, InfoHashV2};
 pub(crate) mod hasher;
 mod source;
 
-pub use source::{DataSource, FsSource, MemorySource, SourceFile};
+pub use source::{
+    DataSource, ExcludeFilter, FsSource, MemorySource, SkipReason, Skipped, SourceFile, WalkOptions,
+};
 
 use hasher::{Entry, Segment};
 
@@ -288,7 +290,15 @@ impl TorrentBuilder {
     /// See [`CreateError`].
     pub fn build_from_path(&self, path: impl AsRef<Path>) -> Result<Created, CreateError> {
         let path = path.as_ref();
-        let src = FsSource::walk(path)?;
+        self.build_from_fs(path, &FsSource::walk(path)?)
+    }
+
+    /// Create a torrent of `path` from a walk of it (see [`FsSource::walk_with`]); the name is
+    /// `path`'s file name unless [`TorrentBuilder::name`] was set.
+    ///
+    /// # Errors
+    /// See [`CreateError`].
+    pub fn build_from_fs(&self, path: &Path, src: &FsSource) -> Result<Created, CreateError> {
         let name = match &self.name {
             Some(n) => n.clone(),
             None => {
@@ -303,7 +313,7 @@ impl TorrentBuilder {
                     .to_owned()
             }
         };
-        self.build(&name, &src, &|i| src.disk_path(i).to_path_buf())
+        self.build(&name, src, &|i| src.disk_path(i).to_path_buf())
     }
 
     /// Create a torrent named `name` from a custom [`DataSource`]. A source with a single file
