@@ -41,15 +41,22 @@ if ! /usr/bin/python3 -c 'import libtorrent' 2>/dev/null; then
     echo "python3-libtorrent missing (apt-get install python3-libtorrent): bip only"
     servers="bip bip-core bip-mmsg"
 fi
-# Other people's compilers on the 2 CPUs stall the closed loop: wait (at most 2 min) for them.
+# Other work on the CPUs (compilers, tests) stalls the closed loop: wait (at most 30 s) until
+# the machine was at least 85% idle for a second.
+busy_pct() {
+    a=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6 }' /proc/stat)
+    sleep 1
+    b=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6 }' /proc/stat)
+    echo "$a $b" | awk '{ t = ($3 - $1) + ($4 - $2); print (t > 0) ? int(100 * ($3 - $1) / t) : 0 }'
+}
 wait_idle() {
     i=0
-    while [ $i -lt 24 ]; do
-        busy=$( (pgrep -x rustc; pgrep -x clippy-driver; pgrep -x cc1plus; pgrep -x simulate) | wc -l)
-        [ "$busy" = 0 ] && return 0
-        i=$((i + 1)); sleep 5
+    while [ $i -lt 15 ]; do
+        busy=$(busy_pct)
+        [ "$busy" -le 15 ] && return 0
+        i=$((i + 1)); sleep 1
     done
-    echo "note: $busy compiler/simulation processes still running; this run may be noisy"
+    echo "note: the machine is ${busy}% busy with other work; this run may be noisy"
 }
 
 port=16881
@@ -99,23 +106,27 @@ done
 
 echo
 echo "medians over $rounds rounds (min..max), flood ${secs}s, server on CPU 1, load on CPU 0"
-printf '%-10s %14s %19s %12s %9s %13s %17s\n' server answered/cpu-s "(min..max)" answered/s cpu/wall "user/sys s" "incl. softirq"
+printf '%-10s %14s %19s %12s %9s %13s %14s %17s\n' server answered/cpu-s "(min..max)" answered/s cpu/wall "user/sys s" "us/answer u+s" "incl. softirq"
 for s in $servers; do
     grep " name=$s " "$work/results" | awk -v s="$s" '{
         for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
         print v["per_cpu_s"], v["per_s"], v["server_cpu_s"] / v["wall_s"], v["user_s"], v["sys_s"],
-            v["answered"] / (v["server_cpu_s"] + v["softirq_server_cpu_s"]) }' \
+            v["answered"] / (v["server_cpu_s"] + v["softirq_server_cpu_s"]),
+            1e6 * v["user_s"] / v["answered"], 1e6 * v["sys_s"] / v["answered"] }' \
         > "$work/$s.vals"
     med() { cut -d' ' -f"$1" "$work/$s.vals" | sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
     lo=$(cut -d' ' -f1 "$work/$s.vals" | sort -g | head -1)
     hi=$(cut -d' ' -f1 "$work/$s.vals" | sort -g | tail -1)
     m=$(med 1)
     eval "med_$(echo $s | tr - _)=$m"
-    printf '%-10s %14.0f %9.0f..%-9.0f %12.0f %9.2f %6.2f/%-6.2f %17.0f\n' "$s" "$m" "$lo" "$hi" "$(med 2)" "$(med 3)" "$(med 4)" "$(med 5)" "$(med 6)"
+    u=$(med 7)
+    eval "usr_$(echo $s | tr - _)=$u"
+    printf '%-10s %14.0f %9.0f..%-9.0f %12.0f %9.2f %6.2f/%-6.2f %6.2f+%-6.2f %17.0f\n' "$s" "$m" "$lo" "$hi" "$(med 2)" "$(med 3)" "$(med 4)" "$(med 5)" "$u" "$(med 8)" "$(med 6)"
 done
 if [ -n "${med_libtorrent:-}" ]; then
     echo
     echo "bip (tokio driver) / libtorrent answered/cpu-s:  $(echo "$med_bip $med_libtorrent" | awk '{ printf "%.2f", $1 / $2 }')   (goal >= 3)"
     echo "bip-core (std socket) / libtorrent answered/cpu-s:  $(echo "$med_bip_core $med_libtorrent" | awk '{ printf "%.2f", $1 / $2 }')"
     echo "bip-mmsg (batched) / libtorrent answered/cpu-s:  $(echo "$med_bip_mmsg $med_libtorrent" | awk '{ printf "%.2f", $1 / $2 }')"
+    echo "user-space CPU per answer, libtorrent / bip, bip-core, bip-mmsg:  $(echo "$usr_libtorrent $usr_bip $usr_bip_core $usr_bip_mmsg" | awk '{ printf "%.2f, %.2f, %.2f", $1 / $2, $1 / $3, $1 / $4 }')"
 fi
