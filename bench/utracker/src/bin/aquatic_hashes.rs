@@ -7,7 +7,9 @@ use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
 fn main() {
-    let n: usize = std::env::args().nth(1).map_or(1_000_000, |s| s.parse().unwrap());
+    let n: usize = std::env::args()
+        .nth(1)
+        .map_or(1_000_000, |s| s.parse().unwrap());
     let mut rng = SmallRng::seed_from_u64(0xc3aa_8be6_17b3_acce);
     let out = std::io::stdout();
     let mut out = std::io::BufWriter::new(out.lock());

@@ -25,7 +25,7 @@ fn main() {
     if mode == "threaded" {
         let server = ThreadedServer::spawn(addr, 1, config, store.clone()).unwrap();
         std::thread::sleep(Duration::from_secs(secs));
-        println!("bip counters: {:?}", server.counters().snapshot());
+        println!("bip counters: {:?}", server.stats());
     } else if mode == "blocking" {
         let sock = UdpSocket::bind(addr).unwrap();
         sock.set_read_timeout(Some(Duration::from_millis(200)))
@@ -44,7 +44,7 @@ fn main() {
                 Err(_) => core.handle_timeout(Instant::now()),
             }
         }
-        println!("bip counters: {:?}", core.counters().snapshot());
+        println!("bip counters: {:?}", core.stats());
     } else {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -53,7 +53,7 @@ fn main() {
         rt.block_on(async {
             let server = Server::bind(addr, config, store.clone()).await.unwrap();
             tokio::time::sleep(Duration::from_secs(secs)).await;
-            println!("bip counters: {:?}", server.counters().snapshot());
+            println!("bip counters: {:?}", server.stats());
         });
     }
     println!("bip store (torrents, peers): {:?}", store.len());

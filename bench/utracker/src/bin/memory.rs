@@ -28,10 +28,12 @@ fn main() {
             id[..4].copy_from_slice(&t.to_be_bytes());
             id[4..8].copy_from_slice(&p.to_be_bytes());
             let n = t * per + p;
+            let addr = SocketAddr::from((Ipv4Addr::from(0x0a00_0000 | n), 6881));
             let a = Announce {
                 info_hash: h,
                 peer_id: PeerId::new(id),
-                addr: SocketAddr::from((Ipv4Addr::from(0x0a00_0000 | n), 6881)),
+                addr,
+                source: addr.ip(),
                 event: Event::STARTED,
                 left: u64::from(p % 2),
                 uploaded: 0,
@@ -41,7 +43,9 @@ fn main() {
                 url_data: None,
             };
             out.clear();
-            store.announce(now, &a, AddressFamily::V4, &mut out).unwrap();
+            store
+                .announce(now, &a, AddressFamily::V4, &mut out)
+                .unwrap();
         }
     }
     let after = rss_kib();
