@@ -454,3 +454,218 @@ fn ipv6_libtorrent_and_bip_on_loopback() {
         Ok(())
     });
 }
+
+// ---- BEP 44 and BEP 51 against libtorrent ------------------------------------------------------
+
+/// A 32-byte ed25519 seed's public key and libtorrent's 64-byte secret key (the expanded key:
+/// SHA-512 of the seed, clamped, as libtorrent's `ed25519_create_keypair` makes it).
+fn lt_keypair(seed: &[u8; 32]) -> ([u8; 32], [u8; 64]) {
+    use sha2::Digest;
+    let pk = bip_dht::item::signing_key(seed).verifying_key().to_bytes();
+    let mut sk: [u8; 64] = sha2::Sha512::digest(seed).into();
+    sk[0] &= 248;
+    sk[31] &= 127;
+    sk[31] |= 64;
+    (pk, sk)
+}
+
+fn hex_of(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn bencoded(text: &str) -> Vec<u8> {
+    format!("{}:{text}", text.len()).into_bytes()
+}
+
+/// Run `f` on the runtime within `secs`.
+fn within<T>(rt: &Runtime, secs: u64, f: impl std::future::Future<Output = T>) -> T {
+    rt.block_on(async { tokio::time::timeout(Duration::from_secs(secs), f).await })
+        .unwrap_or_else(|_| panic!("not done within {secs} s"))
+}
+
+/// BEP 44 immutable items both ways: bip puts, libtorrent (a fresh node that knows only bip)
+/// gets; libtorrent puts, bip gets (and bip accepted libtorrent's put).
+#[test]
+fn immutable_items_both_ways_with_libtorrent() {
+    if !have_libtorrent() {
+        return;
+    }
+    with_retry("e: immutable items", |attempt| {
+        let rt = runtime();
+        let mut lt = Lt::start(&format!("lt-dht-e{attempt}"), "127.0.0.1", 3)?;
+        check_mesh(&mut lt)?;
+        let bip = bip_node(&rt, "127.0.0.1:0", &lt.addrs());
+        assert!(bootstrapped(&rt, &bip) >= 2);
+
+        // bip -> libtorrent.
+        let text = format!("from bip {attempt}");
+        let item = bip_dht::item::Item::Immutable(bencoded(&text));
+        let target = item.target();
+        let s = within(&rt, 15, bip.put(item, None)).expect("put");
+        let stored = s.announced.unwrap_or(0);
+        eprintln!("bip's immutable put stored by {stored} libtorrent nodes");
+        assert!(stored >= 2, "{s:?}");
+        let fresh = lt.spawn()?;
+        let me = bip.local_addrs()[0];
+        lt.ask(&format!("add {fresh} {} {}", me.ip(), me.port()), 5)?;
+        lt.ask(&format!("table {fresh} 10 1"), 10)?;
+        let r = lt.ask(&format!("getimm {fresh} {target} 15"), 15)?;
+        eprintln!("fresh libtorrent node dht_get_immutable_item({target}) -> {r}");
+        assert_eq!(r, format!("item {}", hex_of(text.as_bytes())));
+
+        // libtorrent -> bip.
+        let text = format!("from libtorrent {attempt}");
+        let r = lt.ask(&format!("putimm 0 {} 15", text.replace(' ', "_")), 15)?;
+        let text = text.replace(' ', "_");
+        eprintln!("libtorrent dht_put_immutable_item -> {r}");
+        let mut parts = r.split(' ').skip(1);
+        let lt_target: bip_util::NodeId = parts.next().unwrap().parse().unwrap();
+        assert_eq!(lt_target, bip_dht::item::immutable_target(&bencoded(&text)));
+        let stored_at_bip = bip.status().stats.stored_items;
+        let got = within(&rt, 15, bip.get_immutable(lt_target)).expect("get");
+        eprintln!(
+            "bip get_immutable -> {:?}; bip stores {stored_at_bip} item(s) (libtorrent's put reached it: {})",
+            got.as_deref().map(String::from_utf8_lossy),
+            stored_at_bip >= 2
+        );
+        assert_eq!(got, Some(bencoded(&text)));
+        assert_eq!(
+            bip.status().stats.dropped,
+            0,
+            "every libtorrent datagram parsed"
+        );
+        Ok(())
+    });
+}
+
+/// BEP 44 mutable items both ways: bip puts seq 1 then 2 (salted), libtorrent gets seq 2;
+/// libtorrent puts (its own seq), bip gets it with a verified signature.
+#[test]
+fn mutable_items_both_ways_with_libtorrent() {
+    if !have_libtorrent() {
+        return;
+    }
+    with_retry("f: mutable items", |attempt| {
+        let rt = runtime();
+        let mut lt = Lt::start(&format!("lt-dht-f{attempt}"), "127.0.0.1", 3)?;
+        check_mesh(&mut lt)?;
+        let bip = bip_node(&rt, "127.0.0.1:0", &lt.addrs());
+        assert!(bootstrapped(&rt, &bip) >= 2);
+
+        // bip -> libtorrent.
+        let key = bip_dht::item::signing_key(&[attempt as u8; 32]);
+        let pk = key.verifying_key().to_bytes();
+        for (seq, text) in [(1, "bip one"), (2, "bip two")] {
+            let item =
+                bip_dht::item::MutableItem::sign(&key, b"room", seq, &bencoded(text)).unwrap();
+            let s =
+                within(&rt, 15, bip.put(bip_dht::item::Item::Mutable(item), None)).expect("put");
+            eprintln!(
+                "bip's mutable put seq {seq} stored by {:?} libtorrent nodes",
+                s.announced
+            );
+            assert!(s.announced.unwrap_or(0) >= 2, "{s:?}");
+        }
+        let r = lt.ask(&format!("getmut 2 {} room 15", hex_of(&pk)), 15)?;
+        eprintln!("libtorrent dht_get_mutable_item -> {r}");
+        assert_eq!(r, format!("mut 2 {}", hex_of(b"bip two")));
+
+        // libtorrent -> bip.
+        let (lpk, lsk) = lt_keypair(&[100 + attempt as u8; 32]);
+        let r = lt.ask(
+            &format!(
+                "putmut 0 {} {} topic from_libtorrent 15",
+                hex_of(&lsk),
+                hex_of(&lpk)
+            ),
+            15,
+        )?;
+        eprintln!("libtorrent dht_put_mutable_item -> {r}");
+        assert!(r.starts_with("put 1 "), "{r}");
+        let got = within(&rt, 15, bip.get_mutable(lpk, b"topic"))
+            .expect("get")
+            .expect("bip finds libtorrent's item");
+        eprintln!(
+            "bip get_mutable -> seq {} value {}",
+            got.seq,
+            String::from_utf8_lossy(&got.value)
+        );
+        assert_eq!((got.seq, got.value), (1, bencoded("from_libtorrent")));
+        assert_eq!(
+            bip.status().stats.dropped,
+            0,
+            "every libtorrent datagram parsed"
+        );
+        Ok(())
+    });
+}
+
+/// BEP 51 both ways: a hash libtorrent announced is met by bip's crawl over the libtorrent
+/// nodes; libtorrent's sample_infohashes to bip returns the hash bip stored.
+#[test]
+fn sampling_both_ways_with_libtorrent() {
+    if !have_libtorrent() {
+        return;
+    }
+    with_retry("g: sample_infohashes", |attempt| {
+        let rt = runtime();
+        let mut lt = Lt::start(&format!("lt-dht-g{attempt}"), "127.0.0.1", 3)?;
+        check_mesh(&mut lt)?;
+        let bip = bip_node(&rt, "127.0.0.1:0", &lt.addrs());
+        assert!(bootstrapped(&rt, &bip) >= 2);
+        // libtorrent uses bip in its lookups once it has confirmed it (as in test c).
+        let me = bip.local_addrs()[0];
+        let end = Instant::now() + Duration::from_secs(20);
+        loop {
+            for i in 0..lt.ports.len() {
+                let h = InfoHash::from_sha1(format!("warm {attempt} {i}").as_bytes());
+                lt.lookup(i, h, 1, "none")?;
+            }
+            let has = lt.has(me)?;
+            if has.iter().all(Option::is_some) || Instant::now() > end {
+                eprintln!("libtorrent tables hold bip: {has:?}");
+                break;
+            }
+        }
+        let hash = InfoHash::from_sha1(format!("sampled {attempt}").as_bytes());
+        lt.ask(&format!("announce 0 {hash}"), 5)?;
+        // libtorrent's announce reaches the other libtorrent nodes and bip.
+        let want = lt.addrs()[0].clone();
+        let peers = lt.lookup(1, hash, 30, &want)?;
+        eprintln!("libtorrent node 1 sees {peers:?} for the announced hash");
+        let end = Instant::now() + Duration::from_secs(30);
+        while bip.status().stats.stored_hashes == 0 && Instant::now() < end {
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        assert!(
+            bip.status().stats.stored_hashes >= 1,
+            "libtorrent's announce never reached bip"
+        );
+
+        // bip crawls the libtorrent nodes.
+        let (found, from) = within(&rt, 30, async {
+            loop {
+                let mut samples = bip.sample_infohashes(50).await.expect("sample");
+                while let Some((h, from)) = samples.next().await {
+                    if h == hash {
+                        return (h, from);
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        });
+        eprintln!("bip's crawl met {found} in the sample of libtorrent node {from}");
+        assert!(lt.addrs().contains(&from.to_string()), "{from}");
+
+        // libtorrent samples bip.
+        let r = lt.ask(&format!("sample 1 {} {} 10", me.ip(), me.port()), 10)?;
+        eprintln!("libtorrent dht_sample_infohashes(bip) -> {r}");
+        let parts: Vec<&str> = r.split(' ').collect();
+        assert_eq!(parts[0], "samples", "{r}");
+        assert_ne!(parts[1], "-", "bip answered: {r}");
+        assert!(parts[1].parse::<u64>().unwrap() >= 1, "num: {r}");
+        assert_eq!(parts[2], "21600", "interval: {r}");
+        assert!(parts[3..].contains(&hash.to_string().as_str()), "{r}");
+        Ok(())
+    });
+}

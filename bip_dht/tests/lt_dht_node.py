@@ -17,6 +17,18 @@ line each (lines starting with `#` are logs):
                           `[v6]:PORT`) is among the peers or SECS pass -> `peers ADDR...`
   has HOST PORT           for each session: the node id under which HOST:PORT is in its
                           routing table (dht_live_nodes), or `-` -> `has ID|- ...`
+  putimm I TEXT SECS      session I stores the string TEXT (dht_put_immutable_item)
+                          -> `put TARGET NUM_SUCCESS` (0 when no dht_put_alert within SECS)
+  getimm I TARGET SECS    session I looks the item up (dht_get_immutable_item)
+                          -> `item HEX` (hex of the value's bytes) or `item -`
+  putmut I SK PK SALT TEXT SECS
+                          session I stores TEXT as a mutable item signed with the 64-byte
+                          expanded secret key SK (hex) of public key PK (hex), SALT `-` for
+                          none; libtorrent picks seq = highest found + 1 -> `put SEQ NUM_SUCCESS`
+  getmut I PK SALT SECS   session I looks the mutable item up (dht_get_mutable_item) until an
+                          authoritative answer or SECS -> `mut SEQ HEX` (highest seq) or `mut -`
+  sample I HOST PORT SECS session I sends sample_infohashes to HOST:PORT
+                          -> `samples NUM INTERVAL HEX...` or `samples -`
   quit
 
 libtorrent 2.0.8 needs dht_restrict_routing_ips off on loopback (every node has the same IP);
@@ -104,6 +116,25 @@ def live_nodes(s, nid):
     return []
 
 
+def wait_alert(s, cls, secs, pred=lambda al: True):
+    end = time.time() + secs
+    while time.time() < end:
+        s.wait_for_alert(100)
+        for al in s.pop_alerts():
+            if isinstance(al, cls) and pred(al):
+                return al
+    return None
+
+
+def item_bytes(item):
+    """The value of a dht item alert's entry, as bytes."""
+    if isinstance(item, dict) and 'value' in item:
+        item = item['value']
+    if isinstance(item, str):
+        item = item.encode()
+    return bytes(item)
+
+
 def which(i):
     return sessions if i == 'all' else [sessions[int(i)]]
 
@@ -174,6 +205,52 @@ for line in sys.stdin:
                             found = their.hex()
                 res.append(found)
             out(' '.join(['has'] + res))
+        elif op == 'putimm':
+            s = sessions[int(cmd[1])]
+            target = s.dht_put_immutable_item(cmd[2])
+            al = wait_alert(s, lt.dht_put_alert, float(cmd[3]),
+                            lambda al: al.target == target)
+            out(f'put {target} {al.num_success if al else 0}')
+        elif op == 'getimm':
+            s, target = sessions[int(cmd[1])], lt.sha1_hash(bytes.fromhex(cmd[2]))
+            s.dht_get_immutable_item(target)
+            al = wait_alert(s, lt.dht_immutable_item_alert, float(cmd[3]),
+                            lambda al: al.target == target)
+            out(f'item {item_bytes(al.item).hex()}' if al else 'item -')
+        elif op == 'putmut':
+            s = sessions[int(cmd[1])]
+            sk, pk = bytes.fromhex(cmd[2]), bytes.fromhex(cmd[3])
+            salt = '' if cmd[4] == '-' else cmd[4]
+            s.dht_put_mutable_item(sk, pk, cmd[5], salt)
+            al = wait_alert(s, lt.dht_put_alert, float(cmd[6]),
+                            lambda al: bytes(al.public_key) == pk)
+            out(f'put {al.seq} {al.num_success}' if al else 'put - 0')
+        elif op == 'getmut':
+            s, pk = sessions[int(cmd[1])], bytes.fromhex(cmd[2])
+            salt = '' if cmd[3] == '-' else cmd[3]
+            s.dht_get_mutable_item(pk, salt)
+            end, best = time.time() + float(cmd[4]), None
+            while time.time() < end:
+                al = wait_alert(s, lt.dht_mutable_item_alert, end - time.time(),
+                                lambda al: bytes(al.key) == pk)
+                if al is None:
+                    break
+                if best is None or al.seq > best[0]:
+                    best = (al.seq, item_bytes(al.item))
+                if al.authoritative:
+                    break
+            out(f'mut {best[0]} {best[1].hex()}' if best else 'mut -')
+        elif op == 'sample':
+            s = sessions[int(cmd[1])]
+            s.dht_sample_infohashes((cmd[2], int(cmd[3])), lt.sha1_hash(bytes(20)))
+            al = wait_alert(s, lt.dht_sample_infohashes_alert, float(cmd[4]),
+                            lambda al: al.endpoint[1] == int(cmd[3]))
+            if al is None:
+                out('samples -')
+            else:
+                hashes = [str(h) for h in al.samples]
+                out(' '.join(['samples', str(al.num_infohashes),
+                              str(int(al.interval.total_seconds()))] + hashes))
         elif op == 'quit':
             out('bye')
             break
