@@ -1,7 +1,8 @@
 //! The client side, sans-IO: [`ClientCore`] turns announce and scrape commands into
 //! datagrams, matches responses by transaction id, caches connection ids and retransmits.
 
-use std::collections::{HashMap, VecDeque};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
@@ -168,11 +169,7 @@ enum Phase {
     /// Waiting for the connect of the target; `tries` of this request so far.
     Connecting { tries: u32 },
     /// Request sent with this transaction id.
-    Sent {
-        tid: u32,
-        tries: u32,
-        deadline: Instant,
-    },
+    Sent { tid: u32, tries: u32 },
 }
 
 #[derive(Debug)]
@@ -187,13 +184,26 @@ enum Conn {
     Connecting {
         tid: u32,
         tries: u32,
-        deadline: Instant,
         waiters: Vec<RequestId>,
     },
     Connected {
         id: u64,
         expires: Instant,
     },
+}
+
+/// A deadline in [`ClientCore`]'s timer heap. Entries are never removed when their request
+/// or connect ends early (lazy deletion): an entry counts only while the state it names still
+/// carries the same transaction id (or expiry), which [`ClientCore::is_live`] checks.
+/// Connects order before requests with the same deadline, as a due connect is handled first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Timer {
+    /// Retransmit (or give up) the connect to this tracker sent with this transaction id.
+    Connect(SocketAddr, u32),
+    /// Retransmit (or fail) this request, sent with this transaction id.
+    Request(RequestId, u32),
+    /// Forget this tracker's connection id (not a wake-up: never returned by `poll_timeout`).
+    Expiry(SocketAddr),
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -216,6 +226,12 @@ pub struct ClientCore {
     conns: HashMap<SocketAddr, Conn>,
     reqs: HashMap<RequestId, Req>,
     txs: HashMap<u32, Tx>,
+    /// Retransmission deadlines, earliest on top, with lazy deletion: the top is kept live
+    /// after every input ([`Self::prune`]), so [`poll_timeout`](Self::poll_timeout) is a peek
+    /// and [`handle_timeout`](Self::handle_timeout) pops only what is due.
+    timers: BinaryHeap<Reverse<(Instant, Timer)>>,
+    /// Connection-id expiries, the same way (kept apart: they wake nobody).
+    expiries: BinaryHeap<Reverse<(Instant, Timer)>>,
     transmits: VecDeque<(SocketAddr, Vec<u8>)>,
     events: VecDeque<ClientEvent>,
 }
@@ -236,6 +252,8 @@ impl ClientCore {
             conns: HashMap::new(),
             reqs: HashMap::new(),
             txs: HashMap::new(),
+            timers: BinaryHeap::new(),
+            expiries: BinaryHeap::new(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
         }
@@ -258,6 +276,50 @@ impl ClientCore {
 
     fn timeout(&self, tries: u32) -> Duration {
         self.config.base_timeout * 2u32.saturating_pow(tries.min(16))
+    }
+
+    /// Whether a heap entry still names live state: the connect or request it was set for is
+    /// still waiting with the same transaction id, or the connection id still expires then.
+    fn is_live(&self, at: Instant, timer: &Timer) -> bool {
+        match timer {
+            Timer::Connect(target, tid) => {
+                matches!(self.conns.get(target), Some(Conn::Connecting { tid: t, .. }) if t == tid)
+            }
+            Timer::Request(id, tid) => {
+                matches!(self.reqs.get(id), Some(Req { phase: Phase::Sent { tid: t, .. }, .. }) if t == tid)
+            }
+            Timer::Expiry(target) => {
+                matches!(self.conns.get(target), Some(Conn::Connected { expires, .. }) if *expires == at)
+            }
+        }
+    }
+
+    /// Drops dead entries from the tops of the heaps, and rebuilds a heap that holds more than
+    /// twice as many entries as there can be live ones (amortised O(1) per entry), so answered
+    /// and cancelled requests cost no memory for long.
+    fn prune(&mut self) {
+        let live = self.reqs.len() + self.conns.len();
+        for expiries in [false, true] {
+            let mut heap = std::mem::take(if expiries {
+                &mut self.expiries
+            } else {
+                &mut self.timers
+            });
+            if heap.len() > 2 * live + 64 {
+                heap.retain(|Reverse((at, t))| self.is_live(*at, t));
+            }
+            while let Some(Reverse((at, t))) = heap.peek() {
+                if self.is_live(*at, t) {
+                    break;
+                }
+                heap.pop();
+            }
+            *(if expiries {
+                &mut self.expiries
+            } else {
+                &mut self.timers
+            }) = heap;
+        }
     }
 
     /// Announces to the tracker at `target`; `url_data` is the tracker URL's path and
@@ -308,6 +370,7 @@ impl ClientCore {
             },
         );
         self.dispatch(now, id, 0);
+        self.prune();
         id
     }
 
@@ -331,12 +394,13 @@ impl ClientCore {
             _ => {
                 let tid = self.new_tid(Tx::Connect(target));
                 let deadline = now + self.timeout(0);
+                self.timers
+                    .push(Reverse((deadline, Timer::Connect(target, tid))));
                 self.conns.insert(
                     target,
                     Conn::Connecting {
                         tid,
                         tries: 0,
-                        deadline,
                         waiters: vec![id],
                     },
                 );
@@ -365,11 +429,9 @@ impl ClientCore {
             self.txs.remove(&tid);
             return;
         };
-        r.phase = Phase::Sent {
-            tid,
-            tries,
-            deadline,
-        };
+        r.phase = Phase::Sent { tid, tries };
+        self.timers
+            .push(Reverse((deadline, Timer::Request(id, tid))));
         let mut bytes = Vec::with_capacity(128);
         match &r.kind {
             Kind::Announce(p, url) => AnnounceRequest {
@@ -434,6 +496,7 @@ impl ClientCore {
                 self.conns.remove(&r.target);
             }
         }
+        self.prune();
     }
 
     /// Fails every request to `target` at once with [`RequestError::Unreachable`]: the driver
@@ -456,6 +519,7 @@ impl ClientCore {
             };
             self.finish(id, ClientEvent::Failed(id, e));
         }
+        self.prune();
     }
 
     /// Counters so far.
@@ -469,6 +533,11 @@ impl ClientCore {
     /// Feeds a datagram received from `from`. Unknown transaction ids, wrong senders and
     /// garbage are ignored.
     pub fn handle_datagram(&mut self, now: Instant, from: SocketAddr, b: &[u8]) {
+        self.datagram(now, from, b);
+        self.prune();
+    }
+
+    fn datagram(&mut self, now: Instant, from: SocketAddr, b: &[u8]) {
         let Some((action, tid)) = response_header(b) else {
             return;
         };
@@ -483,15 +552,18 @@ impl ClientCore {
                 match Response::decode(b, AddressFamily::of(&from)) {
                     Ok(Response::Connect(c)) => {
                         self.txs.remove(&tid);
+                        let expires = now + self.config.connection_id_lifetime;
                         let Some(Conn::Connecting { waiters, .. }) = self.conns.insert(
                             target,
                             Conn::Connected {
                                 id: c.connection_id,
-                                expires: now + self.config.connection_id_lifetime,
+                                expires,
                             },
                         ) else {
                             return;
                         };
+                        self.expiries
+                            .push(Reverse((expires, Timer::Expiry(target))));
                         for w in waiters {
                             // A request keeps its count of tries across reconnects, so a
                             // tracker that answers connects only still times out.
@@ -552,89 +624,105 @@ impl ClientCore {
         }
     }
 
-    /// Retransmits what is due and fails what has run out of tries.
+    /// Retransmits what is due and fails what has run out of tries. Pops only the heap
+    /// entries that are due (a spurious call pops nothing).
     pub fn handle_timeout(&mut self, now: Instant) {
         let max = self.config.max_tries.max(1);
-        // Connects.
-        let due: Vec<SocketAddr> = self
-            .conns
-            .iter()
-            .filter_map(|(t, c)| match c {
-                Conn::Connecting { deadline, .. } if now >= *deadline => Some(*t),
-                _ => None,
-            })
-            .collect();
-        for target in due {
-            let Some(Conn::Connecting {
+        // Everything due at `now`, in deadline order, connects before requests at the same
+        // deadline; what this call schedules lies after `now` and waits for a later call.
+        let mut due = Vec::new();
+        while let Some(&Reverse((at, t))) = self.timers.peek() {
+            if at > now {
+                break;
+            }
+            self.timers.pop();
+            if self.is_live(at, &t) {
+                due.push(t);
+            }
+        }
+        // Connects first, then requests, as one pass over each.
+        due.sort_by_key(|t| !matches!(t, Timer::Connect(..)));
+        for t in due {
+            match t {
+                Timer::Connect(target, _) => self.connect_due(now, target, max),
+                Timer::Request(id, tid) => {
+                    // A connect handled above may have failed this request already.
+                    let Some(Req {
+                        phase: Phase::Sent { tid: t, tries, .. },
+                        ..
+                    }) = self.reqs.get(&id)
+                    else {
+                        continue;
+                    };
+                    if *t != tid {
+                        continue;
+                    }
+                    let tries = tries + 1;
+                    self.txs.remove(&tid);
+                    if tries >= max {
+                        self.finish(id, ClientEvent::Failed(id, RequestError::Timeout(tries)));
+                        continue;
+                    }
+                    self.stats.retransmits += 1;
+                    self.dispatch(now, id, tries);
+                }
+                Timer::Expiry(_) => {}
+            }
+        }
+        // Forget expired connection ids.
+        while let Some(&Reverse((at, t))) = self.expiries.peek() {
+            if at > now {
+                break;
+            }
+            self.expiries.pop();
+            if let Timer::Expiry(target) = t {
+                if self.is_live(at, &t) {
+                    self.conns.remove(&target);
+                }
+            }
+        }
+        self.prune();
+    }
+
+    /// The connect to `target` ran out of time: retransmit it or fail its waiters.
+    fn connect_due(&mut self, now: Instant, target: SocketAddr, max: u32) {
+        let Some(Conn::Connecting {
+            tid,
+            tries,
+            waiters,
+            ..
+        }) = self.conns.remove(&target)
+        else {
+            return;
+        };
+        self.txs.remove(&tid);
+        let tries = tries + 1;
+        if tries >= max {
+            for w in waiters {
+                self.finish(w, ClientEvent::Failed(w, RequestError::Timeout(tries)));
+            }
+            return;
+        }
+        let tid = self.new_tid(Tx::Connect(target));
+        let deadline = now + self.timeout(tries);
+        self.stats.retransmits += 1;
+        self.timers
+            .push(Reverse((deadline, Timer::Connect(target, tid))));
+        self.conns.insert(
+            target,
+            Conn::Connecting {
                 tid,
                 tries,
                 waiters,
-                ..
-            }) = self.conns.remove(&target)
-            else {
-                continue;
-            };
-            self.txs.remove(&tid);
-            let tries = tries + 1;
-            if tries >= max {
-                for w in waiters {
-                    self.finish(w, ClientEvent::Failed(w, RequestError::Timeout(tries)));
-                }
-                continue;
-            }
-            let tid = self.new_tid(Tx::Connect(target));
-            let deadline = now + self.timeout(tries);
-            self.stats.retransmits += 1;
-            self.conns.insert(
-                target,
-                Conn::Connecting {
-                    tid,
-                    tries,
-                    deadline,
-                    waiters,
-                },
-            );
-            self.send_connect(target, tid);
-        }
-        // Requests.
-        let due: Vec<(RequestId, u32, u32)> = self
-            .reqs
-            .iter()
-            .filter_map(|(id, r)| match r.phase {
-                Phase::Sent {
-                    tid,
-                    tries,
-                    deadline,
-                } if now >= deadline => Some((*id, tid, tries)),
-                _ => None,
-            })
-            .collect();
-        for (id, tid, tries) in due {
-            self.txs.remove(&tid);
-            let tries = tries + 1;
-            if tries >= max {
-                self.finish(id, ClientEvent::Failed(id, RequestError::Timeout(tries)));
-                continue;
-            }
-            self.stats.retransmits += 1;
-            self.dispatch(now, id, tries);
-        }
-        // Forget expired connection ids.
-        self.conns
-            .retain(|_, c| !matches!(c, Conn::Connected { expires, .. } if now >= *expires));
+            },
+        );
+        self.send_connect(target, tid);
     }
 
-    /// The earliest deadline, if any request is in flight.
+    /// The earliest retransmission deadline, if any request is in flight: the top of the
+    /// timer heap, O(1) (the top is always live, see [`Self::prune`]).
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let c = self.conns.values().filter_map(|c| match c {
-            Conn::Connecting { deadline, .. } => Some(*deadline),
-            Conn::Connected { .. } => None,
-        });
-        let r = self.reqs.values().filter_map(|r| match r.phase {
-            Phase::Sent { deadline, .. } => Some(deadline),
-            Phase::Connecting { .. } => None,
-        });
-        c.chain(r).min()
+        self.timers.peek().map(|Reverse((at, _))| *at)
     }
 
     /// The next datagram to send, written into `buf` (cleared first).
@@ -657,4 +745,85 @@ impl ClientCore {
 
 fn same_peer(a: &SocketAddr, b: &SocketAddr) -> bool {
     a.ip().to_canonical() == b.ip().to_canonical() && a.port() == b.port()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tracker(n: u16) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], 6000 + n))
+    }
+
+    fn drain(c: &mut ClientCore) -> Vec<(SocketAddr, Vec<u8>)> {
+        let mut buf = Vec::new();
+        let mut out = Vec::new();
+        while let Some(t) = c.poll_transmit(&mut buf) {
+            out.push((t.to, buf[..t.len].to_vec()));
+        }
+        out
+    }
+
+    /// Answered and cancelled requests leave heap entries behind (lazy deletion); the heap
+    /// stays within twice the live state, and its top is always a live deadline.
+    #[test]
+    fn timer_heap_stays_bounded_and_its_top_live() {
+        let t0 = Instant::now();
+        let mut c = ClientCore::new(ClientConfig::default(), [9; 32]);
+        let mut now = t0;
+        for round in 0..200u64 {
+            now += Duration::from_millis(10);
+            let target = tracker((round % 4) as u16);
+            let p = AnnounceParams::new(InfoHash::new([1; 20]), PeerId::new([2; 20]), 1);
+            let id = c.announce(now, target, p, None);
+            for (to, req) in drain(&mut c) {
+                // Answer connects; leave announces unanswered, then cancel them.
+                if req.len() == 16 {
+                    let mut reply = Vec::new();
+                    reply.extend_from_slice(&0u32.to_be_bytes());
+                    reply.extend_from_slice(&req[12..16]);
+                    reply.extend_from_slice(&round.to_be_bytes());
+                    c.handle_datagram(now, to, &reply);
+                }
+            }
+            drain(&mut c);
+            c.cancel(id);
+            assert_eq!(c.poll_timeout(), None, "round {round}");
+            let live = c.reqs.len() + c.conns.len();
+            assert!(c.timers.len() <= 2 * live + 64 + 2, "{}", c.timers.len());
+            assert!(c.expiries.len() <= 2 * live + 64 + 2);
+        }
+        // Connection ids expire through their own heap, without a wake-up.
+        assert_eq!(c.conns.len(), 4);
+        c.handle_timeout(now + Duration::from_secs(61));
+        assert!(c.conns.is_empty());
+        assert!(c.expiries.is_empty());
+    }
+
+    #[test]
+    fn poll_timeout_is_the_earliest_live_deadline() {
+        let t0 = Instant::now();
+        let cfg = ClientConfig {
+            base_timeout: Duration::from_millis(100),
+            ..ClientConfig::default()
+        };
+        let mut c = ClientCore::new(cfg, [3; 32]);
+        let p = AnnounceParams::new(InfoHash::new([1; 20]), PeerId::new([2; 20]), 1);
+        let a = c.announce(t0, tracker(1), p.clone(), None);
+        let _b = c.announce(t0 + Duration::from_millis(50), tracker(2), p, None);
+        assert_eq!(c.poll_timeout(), Some(t0 + Duration::from_millis(100)));
+        c.cancel(a);
+        assert_eq!(c.poll_timeout(), Some(t0 + Duration::from_millis(150)));
+        // A spurious wake-up touches nothing.
+        assert_eq!(drain(&mut c).len(), 2, "two connects");
+        c.handle_timeout(t0 + Duration::from_millis(120));
+        assert!(drain(&mut c).is_empty());
+        c.handle_timeout(t0 + Duration::from_millis(150));
+        assert_eq!(
+            drain(&mut c).len(),
+            1,
+            "the second connect is retransmitted"
+        );
+        assert_eq!(c.poll_timeout(), Some(t0 + Duration::from_millis(350)));
+    }
 }
