@@ -118,8 +118,14 @@ fn main() {
     };
     let mut decoder = Decoder::new().mode(mode).limits(Limits::default());
     let doc = decoder.decode(&input).unwrap_or_else(|e| fail(1, e));
-    for fault in doc.soft_faults() {
-        eprintln!("soft fault: {fault}");
+    {
+        // Buffered: millions of faults (a dictionary of unsorted keys) print in well under a
+        // second.
+        let mut err = BufWriter::new(io::stderr().lock());
+        for fault in doc.soft_faults() {
+            let _ = writeln!(err, "soft fault: {fault}");
+        }
+        let _ = err.flush();
     }
 
     let stdout = io::stdout();
@@ -313,20 +319,32 @@ fn write_json(out: &mut impl Write, v: Value<'_, '_>, spans: bool, level: usize)
             }
         }
         Kind::Dict => {
+            let dict = v.as_dict().expect("kind is dict");
             // Members sorted by JSON key; a repeated key keeps its first value (stable sort).
-            let mut members: Vec<(Cow<'_, str>, Value<'_, '_>)> = v
-                .as_dict()
-                .into_iter()
-                .flatten()
-                .map(|(k, x)| (json_key(k), x))
-                .collect();
-            members.sort_by(|a, b| a.0.cmp(&b.0));
-            members.dedup_by(|later, first| later.0 == first.0);
-            if members.is_empty() {
+            // Canonical dictionaries (keys sorted, UTF-8, no `hex:` prefix) are already in
+            // that order and are written straight from the tape.
+            let mut prev: Option<&[u8]> = None;
+            let canonical = dict.iter().all(|(k, _)| {
+                let plain = matches!(json_key(k), Cow::Borrowed(_));
+                let ordered = prev.is_none_or(|p| p < k);
+                prev = Some(k);
+                plain && ordered
+            });
+            let members: Box<dyn Iterator<Item = (Cow<'_, str>, Value<'_, '_>)>> = if canonical {
+                Box::new(dict.iter().map(|(k, x)| (json_key(k), x)))
+            } else {
+                let mut m: Vec<(Cow<'_, str>, Value<'_, '_>)> =
+                    dict.iter().map(|(k, x)| (json_key(k), x)).collect();
+                m.sort_by(|a, b| a.0.cmp(&b.0));
+                m.dedup_by(|later, first| later.0 == first.0);
+                Box::new(m.into_iter())
+            };
+            let mut members = members.peekable();
+            if members.peek().is_none() {
                 out.write_all(b"{}")?;
             } else {
                 out.write_all(b"{")?;
-                for (i, (k, x)) in members.into_iter().enumerate() {
+                for (i, (k, x)) in members.enumerate() {
                     if i > 0 {
                         out.write_all(b",")?;
                     }

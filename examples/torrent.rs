@@ -73,6 +73,8 @@ enum Cmd {
         /// Print one JSON object instead of text.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        limits: common::LimitArgs,
     },
     /// Check downloaded data against a .torrent.
     #[command(after_help = EXIT_CODES)]
@@ -82,28 +84,28 @@ enum Cmd {
     Magnet {
         /// The .torrent file (`-`: standard input).
         file: PathBuf,
+        #[command(flatten)]
+        limits: common::LimitArgs,
     },
 }
 
-fn load(file: &std::path::Path) -> Result<Metainfo, String> {
+fn load(file: &std::path::Path, limits: &common::LimitArgs) -> Result<Metainfo, String> {
     let bytes = read_input(file)?;
-    Metainfo::from_bytes(&bytes).map_err(|e| format!("{}: {e}", file.display()))
+    Metainfo::from_bytes_with(&bytes, &limits.limits())
+        .map_err(|e| format!("{}: {e}", file.display()))
 }
 
 /// The files to list (padding left out) with the paths `verify` reads, relative to the root
 /// folder (the name itself for a single file).
 fn listed_files(m: &Metainfo) -> impl Iterator<Item = (&bip_metainfo::FileEntry, String)> + '_ {
-    let info = &m.info;
-    let paths = if info.multi_file {
-        info.unique_paths()
-    } else {
-        info.all_files().iter().map(|f| f.path.clone()).collect()
-    };
-    info.all_files()
+    let renamed: std::collections::HashMap<usize, Vec<String>> =
+        m.info.renamed_paths().into_iter().collect();
+    m.info
+        .all_files()
         .iter()
-        .zip(paths)
-        .filter(|(f, _)| !f.is_padding())
-        .map(|(f, p)| (f, p.join("/")))
+        .enumerate()
+        .filter(|(_, f)| !f.is_padding())
+        .map(move |(i, f)| (f, renamed.get(&i).unwrap_or(&f.path).join("/")))
 }
 
 /// Keys the file holds that this tool does not show as fields, by name (`info.` inside the
@@ -283,7 +285,7 @@ fn main() -> ExitCode {
     let code = match cli.cmd {
         Cmd::Create(args) => create::run(args),
         Cmd::Verify(args) => verify::run(args),
-        Cmd::Show { file, json } => match load(&file) {
+        Cmd::Show { file, json, limits } => match load(&file, &limits) {
             Ok(m) => i32::from(emit(|out| {
                 if json {
                     write_json(out, &m)
@@ -296,7 +298,7 @@ fn main() -> ExitCode {
                 2
             }
         },
-        Cmd::Magnet { file } => match load(&file) {
+        Cmd::Magnet { file, limits } => match load(&file, &limits) {
             Ok(m) => {
                 println!("{}", m.magnet());
                 0

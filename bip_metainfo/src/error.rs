@@ -85,6 +85,21 @@ pub enum MetainfoError {
     /// The input is not bencode (or breaks a decoder limit such as depth).
     #[error("invalid bencode: {0}")]
     Bencode(#[from] DecodeError),
+    /// The input is larger than [`LoadLimits::max_size`](crate::LoadLimits::max_size).
+    #[error("the torrent is {size} bytes, more than the load limit of {limit}")]
+    TooLarge {
+        /// Size of the input.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// The input holds more bencode values than
+    /// [`LoadLimits::max_tokens`](crate::LoadLimits::max_tokens).
+    #[error("the torrent holds more than {limit} bencode values (the load limit)")]
+    TooManyTokens {
+        /// The limit.
+        limit: usize,
+    },
     /// The top-level value is not a dictionary.
     #[error("the torrent is not a dictionary")]
     NotADictionary,

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use bip_bencode::{Bencode, Dict, SoftFault, Value};
+use bip_bencode::{Dict, SoftFault, Value};
 use bip_util::{sha1, sha256, InfoHash, InfoHashV2};
 
 use crate::error::{InvalidKind as K, MetainfoError};
@@ -140,8 +140,8 @@ pub struct Info {
     pub similar: Vec<[u8; 20]>,
     /// BEP 38 `collections` inside the info dict.
     pub collections: Vec<String>,
-    /// Keys of the info dict this crate does not interpret, kept as values.
-    pub unknown: BTreeMap<Vec<u8>, Bencode<'static>>,
+    /// Keys of the info dict this crate does not interpret, kept as their bencoded bytes.
+    pub unknown: BTreeMap<Vec<u8>, crate::RawBencode>,
     files: Vec<FileEntry>,
     pieces: Vec<u8>,
     raw: Vec<u8>,
@@ -162,7 +162,19 @@ impl Info {
     /// # Ok::<(), bip_metainfo::MetainfoError>(())
     /// ```
     pub fn from_bytes(bytes: &[u8]) -> Result<Info, MetainfoError> {
-        let doc = crate::decoder().decode(bytes)?;
+        Self::from_bytes_with(bytes, &crate::LoadLimits::default())
+    }
+
+    /// [`Info::from_bytes`] within other [`LoadLimits`](crate::LoadLimits).
+    ///
+    /// # Errors
+    /// [`MetainfoError::TooLarge`] and [`MetainfoError::TooManyTokens`] past the limits, else
+    /// as [`Info::from_bytes`].
+    pub fn from_bytes_with(
+        bytes: &[u8],
+        limits: &crate::LoadLimits,
+    ) -> Result<Info, MetainfoError> {
+        let doc = limits.decode(bytes)?;
         let root = doc.root();
         if root.as_dict().is_none() {
             return Err(MetainfoError::NotADictionary);
@@ -246,7 +258,21 @@ impl Info {
     /// with a counter before its extension (`foo/bar.1.txt`). Padding files
     /// of the same length may share a path.
     pub fn unique_paths(&self) -> Vec<Vec<String>> {
-        path::unique_paths(&self.files)
+        let mut out: Vec<Vec<String>> = self.files.iter().map(|f| f.path.clone()).collect();
+        for (i, p) in path::renames(&self.files) {
+            out[i] = p;
+        }
+        out
+    }
+
+    /// Only the files [`Info::unique_paths`] renames, as `(index in [`Info::all_files`], new
+    /// path)`; usually empty. Cheaper than `unique_paths` for listing many files.
+    pub fn renamed_paths(&self) -> Vec<(usize, Vec<String>)> {
+        if self.multi_file {
+            path::renames(&self.files)
+        } else {
+            Vec::new()
+        }
     }
 
     /// Where each file of [`Info::all_files`] lives relative to the download folder: the
@@ -262,9 +288,13 @@ impl Info {
                 .map(|f| path::rel_path(f.path.iter().map(String::as_str)))
                 .collect();
         }
-        self.unique_paths()
+        let renamed: std::collections::HashMap<usize, Vec<String>> =
+            self.renamed_paths().into_iter().collect();
+        self.files
             .iter()
-            .map(|p| {
+            .enumerate()
+            .map(|(i, f)| {
+                let p = renamed.get(&i).unwrap_or(&f.path);
                 path::rel_path(
                     std::iter::once(self.name.as_str()).chain(p.iter().map(String::as_str)),
                 )
@@ -530,7 +560,7 @@ pub(crate) fn parse_info(v: Value<'_, '_>, faults: &[SoftFault]) -> Result<Info,
         (None, None, Some(h)) => h.to_hex(),
         _ => return Err(MetainfoError::invalid(key_path(d, "name"), K::Name)),
     };
-    let (similar, collections, unknown) = parse_extras(d);
+    let (similar, collections, unknown) = parse_extras(d, faults);
     Ok(Info {
         name,
         piece_length,
@@ -642,7 +672,8 @@ fn parse_v1_files(
         return Ok((vec![file], false));
     };
     let list = files.list()?;
-    let mut out = Vec::new();
+    // Exact capacity: no doubling slack on a million files.
+    let mut out = Vec::with_capacity(list.len().min(MAX_FILES));
     for (i, f) in list.iter().enumerate() {
         if i >= MAX_FILES {
             return Err(field_err(files, K::TooManyFiles));
@@ -748,10 +779,11 @@ fn parse_v2_tree(
 #[allow(clippy::type_complexity)]
 fn parse_extras(
     d: Dict<'_, '_>,
+    faults: &[SoftFault],
 ) -> (
     Vec<[u8; 20]>,
     Vec<String>,
-    BTreeMap<Vec<u8>, Bencode<'static>>,
+    BTreeMap<Vec<u8>, crate::RawBencode>,
 ) {
     let mut similar = Vec::new();
     if let Some(l) = d.get(b"similar").and_then(|s| s.as_list()) {
@@ -768,7 +800,7 @@ fn parse_extras(
     let mut unknown = BTreeMap::new();
     for (k, val) in d.iter() {
         if !KNOWN_INFO_KEYS.contains(&k) && !unknown.contains_key(k) {
-            unknown.insert(k.to_vec(), val.to_bencode().into_owned());
+            unknown.insert(k.to_vec(), crate::RawBencode::of(val, faults));
         }
     }
     (similar, collections, unknown)

@@ -74,7 +74,7 @@ pub use info::{
     MAX_FILES, MAX_FILE_SIZE, MAX_NAME_LEN, MAX_PATH_DEPTH, MAX_PIECES, MAX_PIECE_LENGTH,
 };
 pub use magnet::{Magnet, MagnetError, MAX_SO_INDEX};
-pub use metainfo::Metainfo;
+pub use metainfo::{Metainfo, RawBencode};
 pub use path::{
     check_create_component, check_create_paths, repair_utf8, sanitize_path_element, PathRefusal,
     TRUNCATE_ELEMENT_AT,
@@ -83,8 +83,86 @@ pub use path::{
 /// Deepest bencode nesting accepted in a torrent (libtorrent's default).
 pub const MAX_DECODE_DEPTH: usize = 100;
 
-fn decoder() -> bip_bencode::Decoder {
-    bip_bencode::Decoder::lenient()
-        .allow_trailing(true)
-        .max_depth(MAX_DECODE_DEPTH)
+/// What loading one torrent (or info dictionary) may cost, like libtorrent's
+/// `load_torrent_limits`: the file's size and its number of bencode values (tokens) bound the
+/// memory and time of parsing before any work is done. [`Metainfo::from_bytes`] and
+/// [`Info::from_bytes`] use the defaults; [`Metainfo::from_bytes_with`] and
+/// [`Info::from_bytes_with`] take others.
+///
+/// ```
+/// use bip_metainfo::{LoadLimits, Metainfo, MetainfoError};
+/// let t = b"d4:infod6:lengthi5e4:name1:x12:piece lengthi16384e6:pieces20:aaaaaaaaaaaaaaaaaaaaee";
+/// let tight = LoadLimits::default().max_size(20);
+/// assert!(matches!(
+///     Metainfo::from_bytes_with(t, &tight),
+///     Err(MetainfoError::TooLarge { limit: 20, .. })
+/// ));
+/// let few = LoadLimits::default().max_tokens(3);
+/// assert!(matches!(
+///     Metainfo::from_bytes_with(t, &few),
+///     Err(MetainfoError::TooManyTokens { limit: 3 })
+/// ));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LoadLimits {
+    /// Largest input accepted, in bytes (default 10,000,000, libtorrent's `max_buffer_size`).
+    pub max_size: usize,
+    /// Most bencode values (integers, strings, lists, dictionaries) in the input (default
+    /// 3,000,000, libtorrent's `max_decode_tokens`).
+    pub max_tokens: usize,
+    /// Deepest nesting (default [`MAX_DECODE_DEPTH`]).
+    pub max_depth: usize,
+}
+
+impl Default for LoadLimits {
+    fn default() -> Self {
+        LoadLimits {
+            max_size: 10_000_000,
+            max_tokens: 3_000_000,
+            max_depth: MAX_DECODE_DEPTH,
+        }
+    }
+}
+
+impl LoadLimits {
+    /// Set [`LoadLimits::max_size`].
+    pub fn max_size(mut self, bytes: usize) -> Self {
+        self.max_size = bytes;
+        self
+    }
+    /// Set [`LoadLimits::max_tokens`].
+    pub fn max_tokens(mut self, tokens: usize) -> Self {
+        self.max_tokens = tokens;
+        self
+    }
+    /// Set [`LoadLimits::max_depth`].
+    pub fn max_depth(mut self, depth: usize) -> Self {
+        self.max_depth = depth;
+        self
+    }
+
+    /// Decode `bytes` within these limits.
+    pub(crate) fn decode<'a>(
+        &self,
+        bytes: &'a [u8],
+    ) -> Result<bip_bencode::Document<'a>, MetainfoError> {
+        if bytes.len() > self.max_size {
+            return Err(MetainfoError::TooLarge {
+                size: bytes.len(),
+                limit: self.max_size,
+            });
+        }
+        bip_bencode::Decoder::lenient()
+            .allow_trailing(true)
+            .max_depth(self.max_depth)
+            .max_items(self.max_tokens)
+            .decode(bytes)
+            .map_err(|e| match e.kind {
+                bip_bencode::DecodeErrorKind::ItemLimit => MetainfoError::TooManyTokens {
+                    limit: self.max_tokens,
+                },
+                _ => MetainfoError::Bencode(e),
+            })
+    }
 }

@@ -43,8 +43,9 @@ pub struct Metainfo {
     /// its `pieces root`, the SHA-256 hashes of its pieces. Validated against
     /// the roots when parsing. May be empty (hashes fetched from peers later).
     pub piece_layers: BTreeMap<[u8; 32], Vec<[u8; 32]>>,
-    /// Top-level keys not interpreted above, kept for re-encoding.
-    pub unknown: BTreeMap<Vec<u8>, Bencode<'static>>,
+    /// Top-level keys not interpreted above, kept for re-encoding (as their bencoded bytes:
+    /// memory stays that of the file).
+    pub unknown: BTreeMap<Vec<u8>, RawBencode>,
 }
 
 fn str_of(v: bip_bencode::Value<'_, '_>) -> Option<String> {
@@ -57,7 +58,8 @@ fn str_list(v: bip_bencode::Value<'_, '_>) -> Option<Vec<String>> {
 }
 
 impl Metainfo {
-    /// Parse a .torrent file.
+    /// Parse a .torrent file within the default [`LoadLimits`](crate::LoadLimits) (10 MB,
+    /// 3,000,000 bencode values, depth 100).
     ///
     /// Decoding is lenient for v1 (libtorrent accepts unsorted keys and
     /// leading zeros, and ignores bytes after the top-level dictionary), but
@@ -73,7 +75,20 @@ impl Metainfo {
     /// # Ok::<(), bip_metainfo::MetainfoError>(())
     /// ```
     pub fn from_bytes(bytes: &[u8]) -> Result<Metainfo, MetainfoError> {
-        let doc = crate::decoder().decode(bytes)?;
+        Self::from_bytes_with(bytes, &crate::LoadLimits::default())
+    }
+
+    /// [`Metainfo::from_bytes`] within other [`LoadLimits`](crate::LoadLimits) (the default
+    /// caps the file at 10 MB and 3,000,000 bencode values).
+    ///
+    /// # Errors
+    /// [`MetainfoError::TooLarge`] and [`MetainfoError::TooManyTokens`] past the limits, else
+    /// as [`Metainfo::from_bytes`].
+    pub fn from_bytes_with(
+        bytes: &[u8],
+        limits: &crate::LoadLimits,
+    ) -> Result<Metainfo, MetainfoError> {
+        let doc = limits.decode(bytes)?;
         let root = doc.root().as_dict().ok_or(MetainfoError::NotADictionary)?;
         let info_v = root.require(b"info")?;
         info_v.dict()?;
@@ -150,7 +165,8 @@ impl Metainfo {
                 _ => false,
             };
             if !ok && !m.unknown.contains_key(k) {
-                m.unknown.insert(k.to_vec(), v.to_bencode().into_owned());
+                m.unknown
+                    .insert(k.to_vec(), RawBencode::of(v, doc.soft_faults()));
             }
         }
         Ok(m)
@@ -208,7 +224,11 @@ impl Metainfo {
     /// BEP 38 `similar` info hashes (info dict and top level).
     pub fn similar_torrents(&self) -> Vec<[u8; 20]> {
         let mut out = self.info.similar.clone();
-        if let Some(Bencode::List(l)) = self.unknown.get(b"similar".as_slice()) {
+        if let Some(Bencode::List(l)) = self
+            .unknown
+            .get(b"similar".as_slice())
+            .map(|r| r.to_bencode())
+        {
             out.extend(
                 l.iter()
                     .filter_map(|b| <[u8; 20]>::try_from(b.as_bytes()?).ok()),
@@ -220,7 +240,11 @@ impl Metainfo {
     /// BEP 38 `collections` (info dict and top level).
     pub fn collections(&self) -> Vec<String> {
         let mut out = self.info.collections.clone();
-        if let Some(Bencode::List(l)) = self.unknown.get(b"collections".as_slice()) {
+        if let Some(Bencode::List(l)) = self
+            .unknown
+            .get(b"collections".as_slice())
+            .map(|r| r.to_bencode())
+        {
             out.extend(
                 l.iter()
                     .filter_map(|b| b.as_bytes())
@@ -334,7 +358,7 @@ pub(crate) struct TopLevel<'a> {
     pub(crate) creation_date: Option<i64>,
     pub(crate) encoding: Option<&'a str>,
     pub(crate) piece_layers: &'a BTreeMap<[u8; 32], Vec<[u8; 32]>>,
-    pub(crate) unknown: &'a BTreeMap<Vec<u8>, Bencode<'static>>,
+    pub(crate) unknown: &'a BTreeMap<Vec<u8>, RawBencode>,
 }
 
 impl TopLevel<'_> {
@@ -342,7 +366,7 @@ impl TopLevel<'_> {
     pub(crate) fn encode(&self, info_raw: &[u8]) -> Vec<u8> {
         let mut entries: BTreeMap<&[u8], Vec<u8>> = BTreeMap::new();
         for (k, v) in self.unknown {
-            entries.insert(k, v.encode());
+            entries.insert(k, v.as_bytes().to_vec());
         }
         let mut put = |k: &'static str, v: Bencode<'_>| {
             entries.insert(k.as_bytes(), v.encode());
@@ -423,5 +447,35 @@ impl TopLevel<'_> {
         }
         encode::end(&mut out);
         out
+    }
+}
+
+/// One bencoded value kept as its bytes (an unknown key's value): canonical bencode, the input's
+/// own bytes when they were canonical. Costs its size in memory, not a tree of allocations.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RawBencode(Vec<u8>);
+
+impl RawBencode {
+    /// The value of `v`; re-encoded canonically when a soft fault lies inside it.
+    pub(crate) fn of(v: bip_bencode::Value<'_, '_>, faults: &[bip_bencode::SoftFault]) -> Self {
+        let span = v.span();
+        if faults.iter().any(|f| span.contains(&f.offset)) {
+            RawBencode(v.to_bencode().encode())
+        } else {
+            RawBencode(v.raw().to_vec())
+        }
+    }
+
+    /// The canonical bencoded bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// The value as a tree (borrowing these bytes).
+    pub fn to_bencode(&self) -> Bencode<'_> {
+        bip_bencode::Decoder::lenient()
+            .decode(&self.0)
+            .map(|d| d.root().to_bencode())
+            .unwrap_or(Bencode::Bytes(std::borrow::Cow::Borrowed(&[])))
     }
 }

@@ -314,27 +314,57 @@ pub(crate) fn sanitize_list(
     Ok(out)
 }
 
-/// File paths made unique the way libtorrent does (see
-/// [`Info::unique_paths`](crate::Info::unique_paths)).
-pub(crate) fn unique_paths(files: &[FileEntry]) -> Vec<Vec<String>> {
-    let lower = |p: &[String]| p.join("/").to_lowercase();
+/// Case-insensitive keys of paths: 128 bits from two randomly keyed hashers, so that the
+/// tables of [`renames`] and [`check_duplicates`] hold 16 bytes a path rather than a lowercased
+/// copy of it (collisions: about n² / 2^129, and not steerable by a torrent's author).
+struct PathKeys(
+    std::collections::hash_map::RandomState,
+    std::collections::hash_map::RandomState,
+);
+
+impl PathKeys {
+    fn new() -> Self {
+        PathKeys(Default::default(), Default::default())
+    }
+
+    fn key(&self, comps: &[String]) -> u128 {
+        use std::hash::{BuildHasher, Hasher};
+        let (mut a, mut b) = (self.0.build_hasher(), self.1.build_hasher());
+        for (i, c) in comps.iter().enumerate() {
+            if i > 0 {
+                a.write_u8(b'/');
+                b.write_u8(b'/');
+            }
+            for ch in c.chars().flat_map(char::to_lowercase) {
+                a.write_u32(ch as u32);
+                b.write_u32(ch as u32);
+            }
+        }
+        (u128::from(a.finish()) << 64) | u128::from(b.finish())
+    }
+}
+
+/// The files libtorrent renames before it writes them (see
+/// [`Info::unique_paths`](crate::Info::unique_paths)): `(index, new path)`, usually none.
+pub(crate) fn renames(files: &[FileEntry]) -> Vec<(usize, Vec<String>)> {
+    let keys = PathKeys::new();
     // Value: the length of the padding file holding the path, or None.
-    let mut taken: HashMap<String, Option<u64>> = HashMap::new();
+    let mut taken: HashMap<u128, Option<u64>> = HashMap::with_capacity(files.len());
     for f in files {
         for i in 1..f.path.len() {
-            taken.insert(lower(&f.path[..i]), None);
+            taken.insert(keys.key(&f.path[..i]), None);
         }
     }
-    let mut out = Vec::with_capacity(files.len());
-    for f in files {
+    let mut out = Vec::new();
+    for (n, f) in files.iter().enumerate() {
         let pad = f.attrs.pad.then_some(f.length);
-        let mut path = f.path.clone();
-        let mut key = lower(&path);
+        let mut key = keys.key(&f.path);
         let free = match taken.get(&key) {
             None => true,
             Some(len) => pad.is_some() && *len == pad,
         };
         if !free {
+            let mut path = f.path.clone();
             let last = path.last().cloned().unwrap_or_default();
             let (base, ext) = match last.rfind('.') {
                 Some(p) if p > 0 => (last[..p].to_string(), last[p..].to_string()),
@@ -346,14 +376,14 @@ pub(crate) fn unique_paths(files: &[FileEntry]) -> Vec<Vec<String>> {
                 if let Some(l) = path.last_mut() {
                     *l = format!("{base}.{counter}{ext}");
                 }
-                key = lower(&path);
+                key = keys.key(&path);
                 if !taken.contains_key(&key) {
                     break;
                 }
             }
+            out.push((n, path));
         }
         taken.insert(key, pad);
-        out.push(path);
     }
     out
 }
@@ -361,10 +391,11 @@ pub(crate) fn unique_paths(files: &[FileEntry]) -> Vec<Vec<String>> {
 /// libtorrent renames the n-th copy of a path to `name.n`, trying each suffix in turn; it gives
 /// up after `max_duplicate_filenames` attempts ([`MAX_DUPLICATE_PATHS`](crate::MAX_DUPLICATE_PATHS)).
 pub(crate) fn check_duplicates(files: &[FileEntry], field: String) -> Result<(), MetainfoError> {
-    let mut seen: HashMap<String, usize> = HashMap::new();
+    let keys = PathKeys::new();
+    let mut seen: HashMap<u128, usize> = HashMap::with_capacity(files.len());
     let mut attempts = 0usize;
     for f in files {
-        let n = seen.entry(f.path_string().to_lowercase()).or_default();
+        let n = seen.entry(keys.key(&f.path)).or_default();
         attempts += *n;
         *n += 1;
         if attempts > crate::MAX_DUPLICATE_PATHS {

@@ -1127,3 +1127,62 @@ fn dht_items_sample_scrape_end_to_end() {
     assert_eq!(o.status.code(), Some(2));
     assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
 }
+
+/// Issue 12, items 4-5: `show`/`verify`/`magnet` load within libtorrent-like limits (a typed,
+/// one-line error past them, raised with `--max-size`/`--max-tokens`); `bencode --json` of a
+/// dictionary of unsorted keys is quick and sorted.
+#[test]
+fn torrent_load_limits_and_bencode_unsorted_json() {
+    let d = TempDir::new("tool-limits");
+    d.write("c/a.bin", &[3; 20_000]);
+    let t = d.path().join("t.torrent");
+    let o = run(tool("torrent")
+        .arg("create")
+        .arg(d.path().join("c"))
+        .arg("-o")
+        .arg(&t));
+    assert!(o.status.success(), "{}", stderr(&o));
+    for sub in ["show", "magnet"] {
+        let o = run(tool("torrent").arg(sub).arg(&t).args(["--max-size", "100"]));
+        assert_eq!(o.status.code(), Some(2), "{sub}");
+        assert!(
+            stderr(&o).contains("more than the load limit of 100"),
+            "{}",
+            stderr(&o)
+        );
+        let o = run(tool("torrent").arg(sub).arg(&t).args(["--max-tokens", "5"]));
+        assert_eq!(o.status.code(), Some(2), "{sub}");
+        let o = run(tool("torrent")
+            .arg(sub)
+            .arg(&t)
+            .args(["--max-size", "1MiB"]));
+        assert!(o.status.success(), "{sub}: {}", stderr(&o));
+    }
+    let o = run(tool("torrent")
+        .arg("verify")
+        .arg(&t)
+        .arg(d.path())
+        .args(["--max-size", "100"]));
+    assert_eq!(o.status.code(), Some(2));
+    // 200,000 unsorted keys: decoded, faults listed, JSON sorted.
+    let n = 200_000usize;
+    let mut b = b"d".to_vec();
+    for i in 0..n {
+        b.extend_from_slice(format!("8:{:08}i{i}e", (i * 7_919 + 13) % n).as_bytes());
+    }
+    b.push(b'e');
+    d.write("u.b", &b);
+    let start = std::time::Instant::now();
+    let o = run(tool("bencode").arg(d.path().join("u.b")).arg("--json"));
+    assert!(o.status.success());
+    assert!(
+        start.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        start.elapsed()
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
+    assert_eq!(keys.len(), n);
+    assert!(keys.windows(2).all(|w| w[0] < w[1]));
+    assert!(stderr(&o).lines().count() > 1000);
+}

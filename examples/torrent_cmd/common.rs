@@ -7,6 +7,26 @@ use std::path::Path;
 pub const EXIT_CODES: &str = "Exit codes: 0 success; 1 the answer is \"no\" (verify found bad or \
 missing data); 2 bad usage or unreadable input.";
 
+/// The load limits of `show`, `magnet` and `verify` (libtorrent's defaults).
+#[derive(clap::Args, Debug, Clone, Copy)]
+pub struct LimitArgs {
+    /// Largest .torrent loaded: bytes, or with a unit (16MiB, 1g); default 10000000 (10 MB).
+    #[arg(long, value_name = "BYTES", value_parser = parse_size, default_value = "10000000")]
+    pub max_size: u64,
+    /// Most bencode values a .torrent may hold.
+    #[arg(long, value_name = "N", default_value_t = 3_000_000)]
+    pub max_tokens: usize,
+}
+
+impl LimitArgs {
+    /// As the library's limits.
+    pub fn limits(&self) -> bip_metainfo::LoadLimits {
+        bip_metainfo::LoadLimits::default()
+            .max_size(usize::try_from(self.max_size).unwrap_or(usize::MAX))
+            .max_tokens(self.max_tokens)
+    }
+}
+
 /// Read a whole input file, or standard input for `-`.
 pub fn read_input(path: &Path) -> Result<Vec<u8>, String> {
     if path == Path::new("-") {

@@ -36,6 +36,8 @@ pub struct VerifyArgs {
     /// Which hashes to check; default: v2 when the torrent has it (v2 and hybrid), else v1.
     #[arg(long, value_enum, value_name = "v1|v2|both")]
     pub check: Option<CheckArg>,
+    #[command(flatten)]
+    pub limits: super::common::LimitArgs,
 }
 
 /// Run `torrent verify`; returns the exit code (0 all good, 1 bad or missing data, 2 bad input).
@@ -47,7 +49,7 @@ pub fn run(args: VerifyArgs) -> i32 {
             return 2;
         }
     };
-    let m = match bip_metainfo::Metainfo::from_bytes(&bytes) {
+    let m = match bip_metainfo::Metainfo::from_bytes_with(&bytes, &args.limits.limits()) {
         Ok(m) => m,
         Err(e) => {
             eprintln!("error: {}: {e}", args.file.display());
