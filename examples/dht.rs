@@ -30,7 +30,8 @@
 //! `get-peers` prints each distinct peer once (`IP:PORT`, `[IPv6]:PORT`) as soon as it is found,
 //! then `done peers=N queried=N answered=N elapsed=Xs`. `announce` prints
 //! `accepted=N queried=N answered=N elapsed=Xs`, N being the nodes that stored our announce.
-//! `serve` prints `listening ADDR` and `id=HEX`, then a one-line summary every few seconds.
+//! `serve` prints `listening ADDR` and `id=HEX`, then a one-line summary every few seconds
+//! (table sizes, query rates, stored hashes, peers and BEP 44 items, blocked addresses).
 //!
 //! Info hashes are 40 hex digits or 32 base32 characters. Without `--bind` the node binds
 //! `0.0.0.0:0`, plus `[::]:0` when a bootstrap node (or a node of the state file) is IPv6.
@@ -577,7 +578,7 @@ async fn serve(dht: &Dht, seconds: Option<f64>, stats_every: f64) -> ExitCode {
         let s = dht.status().stats;
         let dt = now.duration_since(last.0).as_secs_f64().max(1e-3);
         println!(
-            "uptime={:.0}s nodes_v4={} nodes_v6={} queries_in/s={:.1} queries_out/s={:.1} stored_hashes={} stored_peers={} blocked={}",
+            "uptime={:.0}s nodes_v4={} nodes_v6={} queries_in/s={:.1} queries_out/s={:.1} stored_hashes={} stored_peers={} stored_items={} blocked={}",
             now.duration_since(start).as_secs_f64(),
             s.nodes_v4,
             s.nodes_v6,
@@ -585,6 +586,7 @@ async fn serve(dht: &Dht, seconds: Option<f64>, stats_every: f64) -> ExitCode {
             (s.queries_out - last.1.queries_out) as f64 / dt,
             s.stored_hashes,
             s.stored_peers,
+            s.stored_items,
             s.blocked,
         );
         *last = (now, s);

@@ -374,8 +374,13 @@ enum LookupData {
         mutable: Option<([u8; 32], Vec<u8>)>,
         best: Option<Item>,
     },
-    /// A put: the item and `cas`.
-    Put { item: Item, cas: Option<i64> },
+    /// A put: the item, `cas`, and the nodes (with their tokens) that replace a refusing or
+    /// silent one.
+    Put {
+        item: Item,
+        cas: Option<i64>,
+        spare: VecDeque<(SocketAddr, Option<NodeId>, Token)>,
+    },
     /// A scrape: the union of the filters, and addresses from legacy `values`.
     Scrape {
         seeds: BloomFilter,
@@ -884,7 +889,11 @@ impl Node {
         item.verify().map_err(CommandError::InvalidItem)?;
         let target = item.target();
         let _ = self.items.put(now, item.clone(), None);
-        let data = LookupData::Put { item, cas };
+        let data = LookupData::Put {
+            item,
+            cas,
+            spare: VecDeque::new(),
+        };
         self.start_lookup_data(now, LookupKind::PutItem, target, false, Some(data))
     }
 
@@ -2173,53 +2182,83 @@ impl Node {
         true
     }
 
+    /// Send lookup `l`'s item in a `put` to one node; counts the query.
+    fn send_put(
+        &mut self,
+        now: Instant,
+        l: LookupId,
+        addr: SocketAddr,
+        id: Option<NodeId>,
+        token: Token,
+    ) -> bool {
+        let Some(Some(LookupData::Put { item, cas, .. })) =
+            self.lookups.get(&l).map(|lk| lk.data.as_deref())
+        else {
+            return false;
+        };
+        let (item, cas) = (item.clone(), *cas);
+        let ok = self.send_query(now, addr, id, TxKind::Announce(l), |_| match &item {
+            Item::Mutable(m) => Method::Put {
+                token: token.as_slice(),
+                value: &m.value,
+                key: Some(&m.key),
+                signature: Some(&m.signature),
+                seq: Some(m.seq),
+                salt: (!m.salt.is_empty()).then_some(&m.salt[..]),
+                cas,
+            },
+            _ => Method::Put {
+                token: token.as_slice(),
+                value: item.value(),
+                key: None,
+                signature: None,
+                seq: None,
+                salt: None,
+                cas: None,
+            },
+        });
+        if ok {
+            if let Some(lk) = self.lookups.get_mut(&l) {
+                lk.queries += 1;
+            }
+        }
+        ok
+    }
+
     fn traversal_done(&mut self, now: Instant, l: LookupId) {
         let Some(lk) = self.lookups.get_mut(&l) else {
             return;
         };
-        if let (LookupKind::PutItem, Some(LookupData::Put { item, cas })) =
-            (lk.kind, lk.data.as_deref())
-        {
-            let (item, cas) = (item.clone(), *cas);
-            let mut targets = Vec::new();
+        if lk.kind == LookupKind::PutItem {
+            // The K closest that answered with a token get the put; the next K are kept to
+            // replace any of them that refuses or does not answer.
+            let mut first = Vec::new();
+            let mut spare = VecDeque::new();
             for tr in lk.trav.iter().flatten() {
-                targets.extend(
-                    tr.cands
-                        .iter()
-                        .filter(|c| c.state == CandState::Replied)
-                        .filter_map(|c| c.token.map(|t| (c.addr, c.id, t)))
-                        .take(K),
-                );
+                let with_token = tr
+                    .cands
+                    .iter()
+                    .filter(|c| c.state == CandState::Replied)
+                    .filter_map(|c| c.token.map(|t| (c.addr, c.id, t)));
+                for (i, t) in with_token.take(2 * K).enumerate() {
+                    if i < K {
+                        first.push(t);
+                    } else {
+                        spare.push_back(t);
+                    }
+                }
+            }
+            if let Some(LookupData::Put { spare: s, .. }) = lk.data.as_deref_mut() {
+                *s = spare;
             }
             lk.announcing = Some((0, 0));
             let mut sent = 0;
-            for (addr, id, token) in targets {
-                let ok = self.send_query(now, addr, id, TxKind::Announce(l), |_| match &item {
-                    Item::Mutable(m) => Method::Put {
-                        token: token.as_slice(),
-                        value: &m.value,
-                        key: Some(&m.key),
-                        signature: Some(&m.signature),
-                        seq: Some(m.seq),
-                        salt: (!m.salt.is_empty()).then_some(&m.salt[..]),
-                        cas,
-                    },
-                    _ => Method::Put {
-                        token: token.as_slice(),
-                        value: item.value(),
-                        key: None,
-                        signature: None,
-                        seq: None,
-                        salt: None,
-                        cas: None,
-                    },
-                });
-                if ok {
+            for (addr, id, token) in first {
+                if self.send_put(now, l, addr, id, token) {
                     sent += 1;
                 }
             }
             if let Some(lk) = self.lookups.get_mut(&l) {
-                lk.queries += sent;
                 lk.announcing = Some((sent, 0));
             }
             if sent == 0 {
@@ -2277,8 +2316,25 @@ impl Node {
         *pending = pending.saturating_sub(1);
         if accepted {
             *acc += 1;
+        } else if let Some(LookupData::Put { spare, .. }) = lk.data.as_deref_mut() {
+            // A put that failed: try the next closest node that gave us a token.
+            if let Some((addr, id, token)) = spare.pop_front() {
+                if self.send_put(now, l, addr, id, token) {
+                    if let Some((pending, _)) = self
+                        .lookups
+                        .get_mut(&l)
+                        .and_then(|lk| lk.announcing.as_mut())
+                    {
+                        *pending += 1;
+                    }
+                    return;
+                }
+            }
         }
-        if *pending == 0 {
+        let Some((pending, _)) = self.lookups.get(&l).and_then(|lk| lk.announcing) else {
+            return;
+        };
+        if pending == 0 {
             self.finish(now, l);
         }
     }

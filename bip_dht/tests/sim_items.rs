@@ -202,6 +202,7 @@ fn get_after_two_puts_returns_the_higher_seq() {
         .collect();
     let salt = b"topic";
     let mut putters = vec![Vec::new(); N];
+    let mut stored = vec![Vec::new(); N];
     for seq in [1i64, 2] {
         let puts = run(&mut sim, N, |sim, j| {
             let who = pick.live(sim, &putters[j]);
@@ -217,6 +218,9 @@ fn get_after_two_puts_returns_the_higher_seq() {
             )
         });
         eprintln!("seq {seq}: {}", stored_stats(&puts));
+        for (j, o) in puts.iter().enumerate() {
+            stored[j].push(o.stored.unwrap_or(0));
+        }
     }
     churn(&mut sim, &mut pick);
     let gets = run(&mut sim, N, |sim, j| {
@@ -230,11 +234,20 @@ fn get_after_two_puts_returns_the_higher_seq() {
     });
     let mut higher = 0;
     let mut lower = 0;
-    for o in &gets {
+    for (j, o) in gets.iter().enumerate() {
         match o.items.last() {
             Some(Item::Mutable(m)) if m.seq == 2 && m.value == b"2:v2" => higher += 1,
-            Some(_) => lower += 1,
-            None => {}
+            other => {
+                lower += usize::from(other.is_some());
+                eprintln!(
+                    "  key {j}: got {:?} (nodes that stored seq 1, 2: {:?})",
+                    other.map(|i| match i {
+                        Item::Mutable(m) => m.seq,
+                        _ => -1,
+                    }),
+                    stored[j]
+                );
+            }
         }
     }
     let rate = higher as f64 / N as f64;
