@@ -21,7 +21,12 @@ use tokio_stream::StreamExt;
 
 /// Command line.
 #[derive(Parser, Debug)]
-#[command(name = "pipeline", version, about = "DHT + UDP tracker -> dedupe/blocklist stage -> handshaker", after_help = "Exit status: 0 at least one connection, 1 none before the end, 2 bad usage or a socket error.")]
+#[command(
+    name = "pipeline",
+    version,
+    about = "DHT + UDP tracker -> dedupe/blocklist stage -> handshaker",
+    after_help = "Exit status: 0 at least one connection, 1 none before the end, 2 bad usage or a socket error."
+)]
 struct Args {
     /// The info hash (40 hex digits); default: SHA-1 of "bip pipeline demo".
     #[arg(long)]
@@ -50,7 +55,11 @@ impl std::str::FromStr for Cidr {
         let (ip, len) = s.split_once('/').unwrap_or((s, ""));
         let ip: IpAddr = ip.parse().map_err(|e| format!("{s}: {e}"))?;
         let max = if ip.is_ipv4() { 32 } else { 128 };
-        let len = if len.is_empty() { max } else { len.parse().map_err(|_| format!("{s}: bad prefix"))? };
+        let len = if len.is_empty() {
+            max
+        } else {
+            len.parse().map_err(|_| format!("{s}: bad prefix"))?
+        };
         if len > max {
             return Err(format!("{s}: prefix over {max}"));
         }
@@ -82,7 +91,13 @@ impl<D: Discovery> Discovery for Stage<D> {
         if self.block.iter().any(|c| c.contains(peer.addr.ip())) {
             return AddPeer::Filtered;
         }
-        if self.seen.lock().expect("lock").insert(peer.addr, peer.source).is_some() {
+        if self
+            .seen
+            .lock()
+            .expect("lock")
+            .insert(peer.addr, peer.source)
+            .is_some()
+        {
             return AddPeer::Duplicate;
         }
         self.next.add_peer(peer)
@@ -103,7 +118,9 @@ fn fail(msg: impl std::fmt::Display) -> ! {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let args = Args::parse();
-    let hash = args.info_hash.unwrap_or_else(|| InfoHash::from_sha1(b"bip pipeline demo"));
+    let hash = args
+        .info_hash
+        .unwrap_or_else(|| InfoHash::from_sha1(b"bip pipeline demo"));
     let loopback: SocketAddr = "127.0.0.1:0".parse().expect("addr");
     let demo = args.tracker.is_none() && args.bootstrap.is_empty();
     let (tracker, bootstrap, _keep) = if demo {
@@ -115,20 +132,38 @@ async fn main() {
     // Our side: handshaker <- stage <- (DHT, tracker).
     let me = bip_util::generate_peer_id(&mut rand::thread_rng());
     let (handshaker, mut conns) = Handshaker::builder(me)
-        .listen_addr(if demo { loopback } else { "0.0.0.0:0".parse().expect("addr") })
+        .listen_addr(if demo {
+            loopback
+        } else {
+            "0.0.0.0:0".parse().expect("addr")
+        })
         .torrent(hash)
         .build()
         .await
         .unwrap_or_else(|e| fail(e));
-    let stage = Arc::new(Stage { block: args.block.clone(), seen: Mutex::default(), next: handshaker.clone() });
-    let mut dht = Dht::builder().bind(if demo { loopback } else { "0.0.0.0:0".parse().expect("addr") });
+    let stage = Arc::new(Stage {
+        block: args.block.clone(),
+        seen: Mutex::default(),
+        next: handshaker.clone(),
+    });
+    let mut dht = Dht::builder().bind(if demo {
+        loopback
+    } else {
+        "0.0.0.0:0".parse().expect("addr")
+    });
     for b in &bootstrap {
         dht = dht.bootstrap(b.clone());
     }
-    let dht = dht.discovery(stage.clone()).build().await.unwrap_or_else(|e| fail(e));
+    let dht = dht
+        .discovery(stage.clone())
+        .build()
+        .await
+        .unwrap_or_else(|e| fail(e));
     dht.bootstrapped().await;
     if let Some(url) = &tracker {
-        let client = Client::new(ClientConfig::default(), 5).await.unwrap_or_else(|e| fail(e));
+        let client = Client::new(ClientConfig::default(), 5)
+            .await
+            .unwrap_or_else(|e| fail(e));
         let client = client.with_discovery(stage.clone());
         let params = AnnounceParams::new(hash, stage.peer_id(), stage.port());
         if let Err(e) = client.announce(url, params).await {
@@ -157,29 +192,61 @@ async fn main() {
 }
 
 /// Things kept alive while the demo runs.
-type Keep = Option<(Server, Vec<Dht>, Vec<(Handshaker, bip_handshake::Connections)>)>;
+type Keep = Option<(
+    Server,
+    Vec<Dht>,
+    Vec<(Handshaker, bip_handshake::Connections)>,
+)>;
 
 /// A tracker, a DHT node and three peers serving `hash` on 127.0.0.1: the first two announce
 /// to the tracker, the third into the DHT.
 async fn local_swarm(hash: InfoHash) -> Result<(Option<String>, Vec<String>, Keep), String> {
     let loopback: SocketAddr = "127.0.0.1:0".parse().expect("addr");
-    let store = Arc::new(MemoryStore::new(Default::default(), std::time::Instant::now(), 1));
-    let server = Server::bind(loopback, Default::default(), store).await.map_err(|e| e.to_string())?;
+    let store = Arc::new(MemoryStore::new(
+        Default::default(),
+        std::time::Instant::now(),
+        1,
+    ));
+    let server = Server::bind(loopback, Default::default(), store)
+        .await
+        .map_err(|e| e.to_string())?;
     let url = format!("udp://{}/announce", server.local_addr());
-    let router = Dht::builder().bind(loopback).routers(Vec::<String>::new()).build().await.map_err(|e| e.to_string())?;
+    let router = Dht::builder()
+        .bind(loopback)
+        .routers(Vec::<String>::new())
+        .build()
+        .await
+        .map_err(|e| e.to_string())?;
     let boot = router.local_addrs()[0].to_string();
-    let client = Client::new(ClientConfig::default(), 9).await.map_err(|e| e.to_string())?;
+    let client = Client::new(ClientConfig::default(), 9)
+        .await
+        .map_err(|e| e.to_string())?;
     let (mut dhts, mut peers) = (vec![router], Vec::new());
     for i in 0..3u8 {
         let id = PeerId::new(*b"-BP0100-demo-peer-00").with_last(i);
-        let (hs, conns) = Handshaker::builder(id).listen_addr(loopback).torrent(hash).build().await.map_err(|e| e.to_string())?;
+        let (hs, conns) = Handshaker::builder(id)
+            .listen_addr(loopback)
+            .torrent(hash)
+            .build()
+            .await
+            .map_err(|e| e.to_string())?;
         if i < 2 {
             let params = AnnounceParams::new(hash, id, hs.local_addr().port());
-            client.announce(&url, params).await.map_err(|e| e.to_string())?;
+            client
+                .announce(&url, params)
+                .await
+                .map_err(|e| e.to_string())?;
         } else {
-            let d = Dht::builder().bind(loopback).bootstrap(boot.clone()).build().await.map_err(|e| e.to_string())?;
+            let d = Dht::builder()
+                .bind(loopback)
+                .bootstrap(boot.clone())
+                .build()
+                .await
+                .map_err(|e| e.to_string())?;
             d.bootstrapped().await;
-            d.announce(hash, Some(hs.local_addr().port())).await.map_err(|e| e.to_string())?;
+            d.announce(hash, Some(hs.local_addr().port()))
+                .await
+                .map_err(|e| e.to_string())?;
             dhts.push(d);
         }
         peers.push((hs, conns));
