@@ -11,10 +11,17 @@
 //!    `BENCH_LT_DIALERS` handshakers each dialling one at a time (a handshaker keeps one dial
 //!    per address and hash in flight), and the ratio to 1 with the same dialling pattern.
 //!    Skipped when python3-libtorrent is missing.
-//! 3. Memory per pending handshake: `size_of::<HandshakeState>()` plus its buffers, and the
-//!    RSS growth of this process with `BENCH_PENDING` incoming connections that send nothing.
+//! 3. libtorrent dialling: libtorrent (one session, `connection_speed` raised) dials
+//!    `BENCH_LT_N` distinct addresses 127.1.x.y of one bip listener; the same addresses dialled
+//!    by one bip handshaker, and bip's ratio.
+//! 4. Memory per pending handshake: `size_of::<HandshakeState>()` plus its buffers, and the
+//!    RSS growth of this process with `BENCH_PENDING` incoming connections that send nothing;
+//!    the same for the libtorrent process (its connection limit and listen backlog raised).
+//!
+//! Every libtorrent figure comes from the same run as bip's, with libtorrent 2.0.8 through
+//! python3-libtorrent (`tests/interop/lt_peer.py`, `allow_multiple_connections_per_ip`).
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -108,7 +115,22 @@ async fn bip_to_bip(n: usize, concurrency: usize) -> f64 {
     rate
 }
 
-struct Lt(Child);
+struct Lt(Child, std::sync::mpsc::Receiver<String>);
+
+impl Lt {
+    /// The libtorrent process's VmRSS in KiB (asked over its stdin).
+    fn rss_kib(&mut self) -> Option<usize> {
+        let stdin = self.0.stdin.as_mut()?;
+        stdin.write_all(b"rss\n").ok()?;
+        stdin.flush().ok()?;
+        loop {
+            let line = self.1.recv_timeout(Duration::from_secs(10)).ok()?;
+            if let Some(k) = line.strip_prefix("rss_kib=") {
+                return k.parse().ok();
+            }
+        }
+    }
+}
 
 impl Drop for Lt {
     fn drop(&mut self) {
@@ -117,7 +139,7 @@ impl Drop for Lt {
     }
 }
 
-fn start_libtorrent() -> Option<(Lt, InfoHash, SocketAddr)> {
+fn start_libtorrent(args: &[String]) -> Option<(Lt, InfoHash, SocketAddr)> {
     let ok = Command::new("/usr/bin/python3")
         .args(["-c", "import libtorrent"])
         .stderr(Stdio::null())
@@ -137,12 +159,14 @@ fn start_libtorrent() -> Option<(Lt, InfoHash, SocketAddr)> {
         .arg("--dir")
         .arg(&dir)
         .args(["--seconds", "300"])
+        .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
         .ok()?;
     let out = child.stdout.take()?;
-    let lt = Lt(child);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let lt = Lt(child, rx);
     let (mut hash, mut addr) = (None, lo());
     let mut lines = BufReader::new(out).lines();
     for line in lines.by_ref().map_while(Result::ok) {
@@ -155,7 +179,11 @@ fn start_libtorrent() -> Option<(Lt, InfoHash, SocketAddr)> {
         }
     }
     // Keep reading: a closed pipe would kill the script at its next line.
-    std::thread::spawn(move || lines.map_while(Result::ok).for_each(drop));
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
     Some((lt, hash?, addr))
 }
 
@@ -193,6 +221,119 @@ async fn sequential_dials(target: SocketAddr, hash: InfoHash, n: usize, dialers:
     (per * dialers) as f64 / t0.elapsed().as_secs_f64()
 }
 
+/// The `i`th distinct dial target: 127.1.x.y (all on loopback) at `port`.
+fn target(i: usize, port: u16) -> SocketAddr {
+    SocketAddr::from(([127, 1, (i / 250) as u8, (1 + i % 250) as u8], port))
+}
+
+/// A bip listener on 0.0.0.0 (so every 127.1.x.y reaches it) that counts completed
+/// handshakes; returns the handshaker, its port and a receiver of completion times.
+async fn counting_listener(
+    hash: Option<InfoHash>,
+    n: usize,
+) -> (
+    Handshaker,
+    u16,
+    tokio::sync::mpsc::UnboundedReceiver<Instant>,
+) {
+    let mut b = Handshaker::builder(id(b"C"))
+        .listen_addr("0.0.0.0:0".parse().expect("addr"))
+        .max_incoming(n + 16)
+        .connection_buffer(1024);
+    if let Some(h) = hash {
+        b = b.torrent(h);
+    }
+    let (bip, mut conns) = b.build().await.expect("bip listener");
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while conns.next().await.is_some() {
+            let _ = tx.send(Instant::now());
+        }
+    });
+    let port = bip.local_addr().port();
+    (bip, port, rx)
+}
+
+/// Waits for `n` completions (or 5 s without one); returns how many and when the last came.
+async fn completions(
+    rx: &mut tokio::sync::mpsc::UnboundedReceiver<Instant>,
+    n: usize,
+) -> (usize, Option<Instant>) {
+    let mut done = 0;
+    let mut last = None;
+    while done < n {
+        match tokio::time::timeout(Duration::from_secs(5), rx.recv()).await {
+            Ok(Some(t)) => {
+                done += 1;
+                last = Some(t);
+            }
+            _ => break,
+        }
+    }
+    (done, last)
+}
+
+/// libtorrent dialling `n` distinct addresses of a bip listener, then one bip handshaker
+/// dialling the same addresses of another; prints both rates and bip's ratio.
+async fn dialling(n: usize) {
+    // The listener first (libtorrent dials it when told), its torrent added once the
+    // script has printed the hash.
+    let (listener, port, mut rx) = counting_listener(None, n).await;
+    let args: Vec<String> = vec![
+        "--dial-port".into(),
+        port.to_string(),
+        "--dial-count".into(),
+        n.to_string(),
+    ];
+    let Some((mut lt, hash, _)) = start_libtorrent(&args) else {
+        return;
+    };
+    listener.add_torrent(hash);
+    let t0 = Instant::now();
+    if let Some(stdin) = lt.0.stdin.as_mut() {
+        let _ = stdin.write_all(b"dial\n").and_then(|()| stdin.flush());
+    }
+    let (done, last) = completions(&mut rx, n).await;
+    let lt_rate = done as f64 / last.map_or(f64::INFINITY, |l| (l - t0).as_secs_f64());
+    drop(lt);
+    drop(listener);
+
+    // bip dialling the same pattern.
+    let (listener, port, mut rx) = counting_listener(Some(hash), n).await;
+    let (dialer, conns) = Handshaker::builder(id(b"E"))
+        .listen_addr(lo())
+        .build()
+        .await
+        .expect("dialer");
+    drain(conns);
+    let t0 = Instant::now();
+    let feeder = tokio::spawn(async move {
+        let mut i = 0;
+        while i < n {
+            match dialer.add_peer(DiscoveredPeer::new(
+                hash,
+                target(i, port),
+                PeerSource::Manual,
+            )) {
+                AddPeer::Accepted => i += 1,
+                AddPeer::Full | AddPeer::Duplicate => tokio::task::yield_now().await,
+                other => panic!("add_peer: {other:?}"),
+            }
+        }
+        dialer
+    });
+    let (bip_done, bip_last) = completions(&mut rx, n).await;
+    let bip_rate = bip_done as f64 / bip_last.map_or(f64::INFINITY, |l| (l - t0).as_secs_f64());
+    let _dialer = feeder.await.expect("feeder");
+    drop(listener);
+    println!(
+        "libtorrent dialling: {done}/{n} handshakes into a bip listener: {lt_rate:.0}/s; \
+         bip dialling the same addresses: {bip_done}/{n}: {bip_rate:.0}/s; \
+         ratio bip dialer / libtorrent dialer = {:.2}",
+        bip_rate / lt_rate
+    );
+}
+
 fn rss_kib() -> usize {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -218,6 +359,7 @@ async fn memory(pending: usize) {
         .listen_addr(lo())
         .max_incoming(pending + 10)
         .handshake_timeout(Duration::from_secs(120))
+        .first_bytes_timeout(Duration::from_secs(120))
         .torrent(InfoHash::new([1; 20]))
         .build()
         .await
@@ -261,6 +403,49 @@ async fn memory(pending: usize) {
     drop(socks);
 }
 
+/// RSS growth of the libtorrent process with `pending` incoming connections that send nothing.
+fn lt_memory(pending: usize, args: &[String]) {
+    let Some((mut lt, _, addr)) = start_libtorrent(args) else {
+        return;
+    };
+    let mut socks = Vec::with_capacity(pending);
+    for _ in 0..64 {
+        socks.extend(std::net::TcpStream::connect(addr).ok());
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let Some(before) = lt.rss_kib() else {
+        println!("libtorrent memory: no answer");
+        return;
+    };
+    for i in 64..pending {
+        match std::net::TcpStream::connect(addr) {
+            Ok(s) => socks.push(s),
+            Err(e) => {
+                println!("libtorrent memory: stopped at {i} connections: {e}");
+                break;
+            }
+        }
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    let after = lt.rss_kib().unwrap_or(before);
+    // Count the connections libtorrent still holds (a closed one reads as end of stream).
+    let mut open = 0usize;
+    let mut b = [0u8; 1];
+    for s in &socks[64..] {
+        let _ = s.set_nonblocking(true);
+        if matches!(s.peek(&mut b), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock) {
+            open += 1;
+        }
+    }
+    println!(
+        "libtorrent memory: {open} of {} pending incoming handshakes still open after 1 s: RSS +{} \
+         KiB = {:.0} bytes per pending handshake",
+        socks.len() - 64,
+        after.saturating_sub(before),
+        (after.saturating_sub(before) as f64 * 1024.0) / open.max(1) as f64
+    );
+}
+
 fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -271,8 +456,16 @@ fn main() {
     let lt_dialers = env("BENCH_LT_DIALERS", 16);
     let pending = env("BENCH_PENDING", 9_000);
     rt.block_on(async {
+        // Memory first, while the allocator has no freed memory to reuse.
+        memory(pending).await;
         bip_to_bip(n, concurrency).await;
-        if let Some((_lt, hash, lt_addr)) = start_libtorrent() {
+        // libtorrent at its best for this: connection limit and listen backlog raised.
+        let tuned: Vec<String> = ["--connections-limit", "20000", "--listen-queue", "4096"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        tokio::task::block_in_place(|| lt_memory(pending, &tuned));
+        if let Some((_lt, hash, lt_addr)) = start_libtorrent(&tuned) {
             let m = n.min(env("BENCH_LT_N", 4_000));
             let lt_rate = sequential_dials(lt_addr, hash, m, lt_dialers).await;
             // The same pattern against a bip listener, for the ratio.
@@ -291,6 +484,6 @@ fn main() {
                 bip_rate / lt_rate
             );
         }
-        memory(pending).await;
+        dialling(env("BENCH_LT_N", 4_000).min(n)).await;
     });
 }
