@@ -627,3 +627,112 @@ fn lookups_between_cores() {
     assert_eq!(summary.peers, 1, "one distinct hash");
     assert_eq!(summary.replies, 3);
 }
+
+/// Every new query and answer field round-trips byte for byte, and every prefix of each is an
+/// error (never a panic).
+#[test]
+fn new_messages_round_trip_and_truncate() {
+    let id = NodeId::from([1; 20]);
+    let target = NodeId::from([2; 20]);
+    let key = [3u8; 32];
+    let sig = [4u8; 64];
+    let bf = [5u8; 256];
+    let samples = [6u8; 40];
+    let queries = [
+        Method::Get {
+            target,
+            seq: Some(7),
+            want: Want { v4: true, v6: true },
+        },
+        Method::Get {
+            target,
+            seq: None,
+            want: Want::default(),
+        },
+        Method::Put {
+            token: b"tok",
+            value: b"d1:ai1ee",
+            key: Some(&key),
+            signature: Some(&sig),
+            seq: Some(-1),
+            salt: Some(b"salt"),
+            cas: Some(9),
+        },
+        Method::Put {
+            token: b"tok",
+            value: b"5:hello",
+            key: None,
+            signature: None,
+            seq: None,
+            salt: None,
+            cas: None,
+        },
+        Method::SampleInfohashes {
+            target,
+            want: Want {
+                v4: true,
+                v6: false,
+            },
+        },
+    ];
+    let mut all = Vec::new();
+    for m in queries {
+        all.push(query(9, id, m));
+    }
+    let mut r = bip_dht::krpc::Response::new(id);
+    r.value = Some(b"l1:ae");
+    r.key = Some(&key);
+    r.signature = Some(&sig);
+    r.seq = Some(42);
+    r.samples = Some(&samples);
+    r.num = Some(2);
+    r.interval = Some(21600);
+    r.bf_seeds = Some(&bf);
+    r.bf_peers = Some(&bf);
+    r.token = Some(b"tt");
+    r.nodes = Some(&[]);
+    let mut out = Vec::new();
+    Message {
+        transaction_id: b"aa",
+        version: None,
+        ip: None,
+        read_only: false,
+        body: Body::Response(r.clone()),
+    }
+    .encode(&mut out);
+    all.push(out);
+    for bytes in &all {
+        let msg =
+            Message::decode(bytes).unwrap_or_else(|e| panic!("{e}: {}", bytes.escape_ascii()));
+        let mut again = Vec::new();
+        msg.encode(&mut again);
+        assert_eq!(&again, bytes, "{}", bytes.escape_ascii());
+        for i in 0..bytes.len() {
+            assert!(Message::decode(&bytes[..i]).is_err());
+        }
+    }
+    let Body::Response(back) = Message::decode(all.last().unwrap()).unwrap().body else {
+        panic!()
+    };
+    assert_eq!(back, r);
+    // Wrong lengths are errors naming the field.
+    for (bad, field) in [
+        (
+            &b"d1:rd2:id20:aaaaaaaaaaaaaaaaaaaa1:k3:abce1:t2:aa1:y1:re"[..],
+            "r.k",
+        ),
+        (
+            b"d1:rd4:BFsd3:abc2:id20:aaaaaaaaaaaaaaaaaaaae1:t2:aa1:y1:re",
+            "r.BFsd",
+        ),
+        (
+            b"d1:rd2:id20:aaaaaaaaaaaaaaaaaaaa7:samples3:abce1:t2:aa1:y1:re",
+            "r.samples",
+        ),
+    ] {
+        assert_eq!(
+            Message::decode(bad),
+            Err(bip_dht::krpc::DecodeError::Invalid(field))
+        );
+    }
+}
