@@ -1432,6 +1432,29 @@ impl Node {
             }
         }
         self.closest_buf = closest;
+        // Keep the answer within one datagram: with a large item, samples or Bloom filters,
+        // the other family's nodes go first (BEP 33's advice), then nodes from the end.
+        let payload = extra.item.map_or(0, |(i, _)| i.value().len() + 120)
+            + extra.samples.map_or(0, |(s, _, _)| s.len() + 40)
+            + if extra.bloom.is_some() { 540 } else { 0 };
+        if payload > 0 {
+            let fixed = 120 + tid.len() + extra.token.map_or(0, <[u8]>::len) + payload;
+            if fixed + n4.len() + n6.len() > MAX_DATAGRAM {
+                match fam {
+                    Family::V4 => n6.clear(),
+                    Family::V6 => n4.clear(),
+                }
+            }
+            let room = MAX_DATAGRAM.saturating_sub(fixed);
+            for (buf, len) in [
+                (&mut n4, crate::krpc::NODE_V4_LEN),
+                (&mut n6, crate::krpc::NODE_V6_LEN),
+            ] {
+                if buf.len() > room {
+                    buf.truncate(room / len * len);
+                }
+            }
+        }
         let mut r = Response::new(self.id);
         r.nodes = v4.then_some(&n4[..]);
         r.nodes6 = v6.then_some(&n6[..]);

@@ -736,3 +736,53 @@ fn new_messages_round_trip_and_truncate() {
         );
     }
 }
+
+/// A `get` answer carrying a 1,000-byte value to a requester that wants both families still fits
+/// in one datagram (the other family's nodes are left out).
+#[test]
+fn large_item_answers_fit_one_datagram() {
+    let now = Instant::now();
+    let mut cfg = Config::default();
+    cfg.ipv6 = true;
+    let mut node = Node::new(cfg, [7; 32]);
+    node.handle_timeout(now);
+    // Fill both tables: pings from 16 IPv4 and 16 IPv6 nodes.
+    for i in 0..16u8 {
+        let ping = |id: u8| query(100 + u32::from(id), NodeId::from([id; 20]), Method::Ping);
+        let v4 = SocketAddr::from(([10, 0, 1, i], 7000));
+        let v6: SocketAddr = format!("[fd00::{}]:7000", i + 1).parse().unwrap();
+        answer_to(&mut node, now, v4, &ping(i + 1));
+        answer_to(&mut node, now, v6, &ping(i + 100));
+    }
+    let s = node.stats();
+    assert!(s.nodes_v4 >= 8 && s.nodes_v6 >= 8, "{s:?}");
+    let from: SocketAddr = "10.0.0.9:7000".parse().unwrap();
+    let key = signing_key(&[5; 32]);
+    let big = format!("995:{}", "x".repeat(995));
+    let item = MutableItem::sign(&key, b"", 1, big.as_bytes()).unwrap();
+    let token = token_of(&get(&mut node, now, from, item.target(), None));
+    assert_eq!(
+        error_code(&put_item(&mut node, now, from, &token, &item, None)),
+        None
+    );
+    let a = answer_to(
+        &mut node,
+        now,
+        from,
+        &query(
+            5,
+            NodeId::from([4; 20]),
+            Method::Get {
+                target: item.target(),
+                seq: None,
+                want: Want { v4: true, v6: true },
+            },
+        ),
+    );
+    assert!(a.len() <= bip_dht::MAX_DATAGRAM, "{} bytes", a.len());
+    let Body::Response(r) = Message::decode(&a).unwrap().body else {
+        panic!()
+    };
+    assert_eq!(r.value, Some(big.as_bytes()));
+    assert!(r.nodes.is_some_and(|n| !n.is_empty()));
+}
