@@ -21,10 +21,9 @@ use std::time::{Duration, Instant};
 use bip_examples::fail;
 use bip_util::InfoHash;
 use bip_utracker::codec::{Event, ScrapeStats};
-use bip_utracker::driver::seed_from_clock;
 use bip_utracker::{
-    AnnounceParams, AnnounceReply, ClientConfig, ClientCore, ClientEvent, MemoryStore,
-    MemoryStoreConfig, ServerConfig, ThreadedServer, TrackerUrl,
+    seed_from_clock, AnnounceParams, AnnounceReply, ClientConfig, ClientCore, ClientEvent,
+    MemoryStore, MemoryStoreConfig, ServerConfig, ThreadedServer, TrackerUrl,
 };
 use clap::{Parser, Subcommand};
 
@@ -195,9 +194,10 @@ fn run_client(
     };
     let sock = UdpSocket::bind(bind).unwrap_or_else(|e| fail(1, e));
     // Retransmission every 1 s, doubling (BEP 15's 15 s base is too slow for a CLI).
-    let cfg = ClientConfig {
-        base_timeout: Duration::from_secs(1),
-        ..Default::default()
+    let cfg = {
+        let mut c = ClientConfig::default();
+        c.base_timeout = Duration::from_secs(1);
+        c
     };
     let mut core = ClientCore::new(cfg, bip_util::core::os_seed());
     let deadline = Instant::now() + Duration::from_secs_f64(timeout.max(0.001));
@@ -216,6 +216,8 @@ fn run_client(
                 ClientEvent::Announced(_, r) => Outcome::Announced(r),
                 ClientEvent::Scraped(_, s) => Outcome::Scraped(s),
                 ClientEvent::Failed(_, e) => fail(1, e),
+                // Events a later version may add: not this request's answer.
+                _ => continue,
             };
         }
         let now = Instant::now();
@@ -242,9 +244,10 @@ fn serve(bind: SocketAddr, seconds: Option<f64>, stats_every: f64, interval: u32
         start,
         seed_from_clock(),
     ));
-    let config = ServerConfig {
-        announce_interval: interval,
-        ..Default::default()
+    let config = {
+        let mut c = ServerConfig::default();
+        c.announce_interval = interval;
+        c
     };
     let server = ThreadedServer::spawn(bind, threads, config, store.clone())
         .unwrap_or_else(|e| fail(1, format!("bind {bind}: {e}")));

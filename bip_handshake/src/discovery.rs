@@ -25,6 +25,7 @@ pub enum PeerSource {
 
 /// A peer some discovery service found for an info hash.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct DiscoveredPeer {
     /// The torrent (or rendezvous hash) the peer was found for.
     pub info_hash: InfoHash,

@@ -43,6 +43,7 @@ pub const DEFAULT_FIRST_BYTES_TIMEOUT: Duration = Duration::from_secs(2);
 pub const READ_BUFFER: usize = 1024;
 
 /// An established, identified connection.
+#[non_exhaustive]
 pub struct Connection {
     /// The socket, positioned right after the handshake (minus `leftover`).
     pub socket: TcpStream,
@@ -79,6 +80,7 @@ impl fmt::Debug for Connection {
 /// A handshake that failed, reported on the optional failure channel
 /// ([`HandshakerBuilder::failures`]).
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct Failure {
     /// The remote address.
     pub addr: SocketAddr,

@@ -92,16 +92,18 @@
 //!
 //! MSE/PE encryption and uTP are not supported.
 
-pub mod discovery;
-pub mod error;
-pub mod extensions;
-pub mod filter;
+// Every module is private and its public items are re-exported here, so each item has one
+// path (`bip_handshake::Name`).
+mod discovery;
+mod error;
+mod extensions;
+mod filter;
 #[cfg(feature = "tokio")]
-pub mod handshaker;
-pub mod message;
-pub mod state;
+mod handshaker;
+mod message;
+mod state;
 
-pub use discovery::*;
+pub use discovery::{AddPeer, DiscoveredPeer, Discovery, PeerSource};
 pub use error::{ConfigError, DecodeError, FilterStage, HandshakeError};
 pub use extensions::Extensions;
 pub use filter::{FilterDecision, FilterInput, HandshakeFilter};
@@ -111,7 +113,7 @@ pub use handshaker::{
     DEFAULT_CONNECTION_BUFFER, DEFAULT_CONNECT_TIMEOUT, DEFAULT_FIRST_BYTES_TIMEOUT,
     DEFAULT_MAX_CONCURRENT, DEFAULT_MAX_QUEUED_DIALS, READ_BUFFER,
 };
-pub use message::{Handshake, PrefixError, BITTORRENT_PROTOCOL};
+pub use message::{Handshake, PrefixError, BITTORRENT_PROTOCOL, FIXED_LEN};
 pub use state::{
     Direction, Event as HandshakeEvent, HandshakeConfig, HandshakeState, HandshakeStats, Outcome,
     Status, DEFAULT_HANDSHAKE_TIMEOUT,

@@ -139,6 +139,7 @@ enum Phase {
 
 /// A completed handshake.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Outcome {
     /// Who dialled.
     pub direction: Direction,

@@ -52,19 +52,13 @@ fn announce(
     let mut pid = [0u8; 20];
     pid[..4].copy_from_slice(&id.to_be_bytes());
     let ip = IpAddr::V4(source);
-    let a = Announce {
-        info_hash: h,
-        peer_id: PeerId::new(pid),
-        addr: SocketAddr::new(ip, (id % 60_000) as u16 + 1024),
-        source: ip,
-        event: Event::STARTED,
-        left,
-        uploaded: 0,
-        downloaded: 0,
-        key: 0,
-        num_want: 50,
-        url_data: None,
-    };
+    let mut a = Announce::new(
+        h,
+        PeerId::new(pid),
+        SocketAddr::new(ip, (id % 60_000) as u16 + 1024),
+    );
+    a.event = Event::STARTED;
+    a.left = left;
     let mut out = Vec::new();
     match s.announce(now, &a, AddressFamily::V4, &mut out) {
         Ok(_) => (true, out.len() / 6),
@@ -172,14 +166,10 @@ fn scenario(name: &str, config: MemoryStoreConfig) -> bool {
 fn main() {
     let rss0 = status_kib("VmRSS:");
     let a = scenario("default limits", MemoryStoreConfig::default());
-    let b = scenario(
-        "no store-wide per-address cap",
-        MemoryStoreConfig {
-            max_peers_per_torrent: (BIG_PEERS + 100) as usize,
-            max_peers_per_address: usize::MAX,
-            ..MemoryStoreConfig::default()
-        },
-    );
+    let mut uncapped = MemoryStoreConfig::default();
+    uncapped.max_peers_per_torrent = (BIG_PEERS + 100) as usize;
+    uncapped.max_peers_per_address = usize::MAX;
+    let b = scenario("no store-wide per-address cap", uncapped);
     println!(
         "peak RSS (VmHWM) {:.1} MiB (started at {:.1} MiB)",
         status_kib("VmHWM:") as f64 / 1024.0,

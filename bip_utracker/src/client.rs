@@ -17,6 +17,7 @@ use crate::codec::{
 
 /// Client core settings.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ClientConfig {
     /// First retransmission timeout; attempt `n` waits `base_timeout · 2ⁿ` (BEP 15: 15 s).
     pub base_timeout: Duration,
@@ -41,6 +42,7 @@ impl Default for ClientConfig {
 
 /// What to announce.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct AnnounceParams {
     /// The torrent.
     pub info_hash: InfoHash,
@@ -81,6 +83,7 @@ impl AnnounceParams {
 
 /// A decoded announce answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct AnnounceReply {
     /// Seconds until the next announce.
     pub interval: u32,
@@ -129,6 +132,7 @@ pub struct RequestId(pub u64);
 
 /// A result coming out of a [`ClientCore`].
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ClientEvent {
     /// An announce completed.
     Announced(RequestId, AnnounceReply),

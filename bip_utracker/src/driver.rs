@@ -82,8 +82,13 @@ impl std::fmt::Debug for Client {
 impl Client {
     /// Binds an IPv4 and (when available) an IPv6 socket and starts the client task.
     ///
-    /// `seed` seeds the core's transaction ids and announce key (expanded into the 32-byte
-    /// seed of [`ClientCore::new`]); give a fresh one per client, e.g. [`seed_from_clock`].
+    /// `seed` is the only source of the client's randomness: it seeds the transaction ids
+    /// (which let the client match answers and ignore forged ones) and the announce key
+    /// (which lets a tracker recognise us across address changes), through the reproducible
+    /// [`CoreRng`](bip_util::CoreRng) (expanded into the 32-byte seed of
+    /// [`ClientCore::new`]). It needs no cryptographic quality, but two clients given the same
+    /// seed pick the same ids and key: give each client a fresh one with the helper
+    /// [`seed_from_clock`]; give a fixed one only in tests that must be reproducible.
     /// An announce or scrape to an address family without a socket fails at once with
     /// [`RequestError::Unreachable`]; dropping its future cancels its retransmissions.
     pub async fn new(config: ClientConfig, seed: u64) -> io::Result<Client> {
@@ -369,7 +374,9 @@ impl Server {
     }
 }
 
-/// A seed from the system clock and std's random hasher keys, for drivers.
+/// A fresh `u64` seed from the system clock, the process id and std's randomly keyed hasher:
+/// what to pass as the `seed` of [`Client::new`] and [`MemoryStore::new`](crate::MemoryStore::new)
+/// outside tests.
 pub fn seed_from_clock() -> u64 {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();

@@ -80,13 +80,15 @@
 //! [`MemoryStore`]: 1,000,000 torrents, 10,000 peers per torrent and family, peers expire after
 //! two announce intervals; client: 1024 requests in flight, 9 tries from 15 s.
 
+// One path per item: `codec` is the one public module (the wire types live only there); the
+// other modules are private and their public items are re-exported here.
 #[cfg(feature = "tokio")]
 mod batch;
-pub mod client;
+mod client;
 pub mod codec;
 #[cfg(feature = "tokio")]
-pub mod driver;
-pub mod server;
+mod driver;
+mod server;
 mod url;
 
 pub use bip_util::Transmit;
@@ -94,9 +96,8 @@ pub use client::{
     AnnounceParams, AnnounceReply, ClientConfig, ClientCore, ClientEvent, ClientStats,
     RequestError, RequestId,
 };
-pub use codec::DecodeError;
 #[cfg(feature = "tokio")]
-pub use driver::{Client, ClientError, Server, ThreadedServer};
+pub use driver::{seed_from_clock, Client, ClientError, Server, ThreadedServer};
 pub use server::{
     AccessList, Announce, ConnectionIds, Counters, MemoryStore, MemoryStoreConfig, Refusal,
     ServerConfig, ServerCore, ServerStats, Store, SwarmCounts,

@@ -43,10 +43,11 @@ async fn client_and_server_on_loopback() {
         "udp://localhost:{}/announce?x=1",
         server.local_addr().port()
     );
-    let cfg = ClientConfig {
-        base_timeout: Duration::from_millis(200),
-        max_tries: 4,
-        ..Default::default()
+    let cfg = {
+        let mut c = ClientConfig::default();
+        c.base_timeout = Duration::from_millis(200);
+        c.max_tries = 4;
+        c
     };
     let ih = InfoHash::new([9; 20]);
 
@@ -103,10 +104,11 @@ async fn client_and_server_on_loopback() {
 async fn unanswered_requests_time_out() {
     let silent = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let url = format!("udp://127.0.0.1:{}", silent.local_addr().unwrap().port());
-    let cfg = ClientConfig {
-        base_timeout: Duration::from_millis(20),
-        max_tries: 2,
-        ..Default::default()
+    let cfg = {
+        let mut c = ClientConfig::default();
+        c.base_timeout = Duration::from_millis(20);
+        c.max_tries = 2;
+        c
     };
     let c = Client::new(cfg, 3).await.unwrap();
     let p = AnnounceParams::new(InfoHash::new([1; 20]), PeerId::new([1; 20]), 1);
@@ -153,10 +155,11 @@ async fn ipv6_requesters_get_ipv6_peers() {
         return;
     };
     let url = format!("udp://[::1]:{}", server.local_addr().port());
-    let cfg = ClientConfig {
-        base_timeout: Duration::from_millis(200),
-        max_tries: 3,
-        ..Default::default()
+    let cfg = {
+        let mut c = ClientConfig::default();
+        c.base_timeout = Duration::from_millis(200);
+        c.max_tries = 3;
+        c
     };
     let c = Client::new(cfg, 9).await.unwrap();
     let ih = InfoHash::new([4; 20]);
@@ -186,10 +189,11 @@ async fn threaded_server_batches_answers() {
     )
     .unwrap();
     let url = format!("udp://127.0.0.1:{}", server.local_addr().port());
-    let cfg = ClientConfig {
-        base_timeout: Duration::from_millis(200),
-        max_tries: 4,
-        ..Default::default()
+    let cfg = {
+        let mut c = ClientConfig::default();
+        c.base_timeout = Duration::from_millis(200);
+        c.max_tries = 4;
+        c
     };
     let c = Client::new(cfg, 4).await.unwrap();
     // Many requests in flight at once, so receives and sends come in batches.

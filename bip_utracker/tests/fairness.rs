@@ -20,19 +20,13 @@ fn announce(
     let mut pid = [0u8; 20];
     pid[..4].copy_from_slice(&id.to_be_bytes());
     let ip = IpAddr::from(src);
-    let a = Announce {
-        info_hash: h,
-        peer_id: PeerId::new(pid),
-        addr: SocketAddr::new(ip, (id % 60000) as u16 + 1),
-        source: ip,
-        event: Event::STARTED,
-        left,
-        uploaded: 0,
-        downloaded: 0,
-        key: 0,
-        num_want: 50,
-        url_data: None,
-    };
+    let mut a = Announce::new(
+        h,
+        PeerId::new(pid),
+        SocketAddr::new(ip, (id % 60000) as u16 + 1),
+    );
+    a.event = Event::STARTED;
+    a.left = left;
     let mut out = Vec::new();
     s.announce(now, &a, AddressFamily::V4, &mut out).unwrap();
     out
@@ -41,12 +35,10 @@ fn announce(
 #[test]
 fn a_flooding_address_displaces_only_itself() {
     let now = Instant::now();
-    let cfg = MemoryStoreConfig {
-        max_peers_per_torrent: 100,
-        max_peers_per_address: 100,
-        shards: 1,
-        ..Default::default()
-    };
+    let mut cfg = MemoryStoreConfig::default();
+    cfg.max_peers_per_torrent = 100;
+    cfg.max_peers_per_address = 100;
+    cfg.shards = 1;
     let s = MemoryStore::new(cfg, now, 3);
     let h = InfoHash::new([1; 20]);
     announce(&s, now, h, [10, 0, 0, 1], 1, 0); // the seeder
@@ -88,10 +80,8 @@ fn a_hundred_peer_demo_on_one_address_works() {
 #[test]
 fn one_address_cannot_fill_the_store_across_torrents() {
     let now = Instant::now();
-    let cfg = MemoryStoreConfig {
-        max_peers_per_address: 1_000,
-        ..Default::default()
-    };
+    let mut cfg = MemoryStoreConfig::default();
+    cfg.max_peers_per_address = 1_000;
     let s = MemoryStore::new(cfg, now, 5);
     for i in 0..10_000u32 {
         let mut b = [0u8; 20];

@@ -179,10 +179,11 @@ fn client_against_opentracker() {
     );
     let rt = runtime();
     rt.block_on(async {
-        let cfg = ClientConfig {
-            base_timeout: Duration::from_millis(300),
-            max_tries: 4,
-            ..Default::default()
+        let cfg = {
+            let mut c = ClientConfig::default();
+            c.base_timeout = Duration::from_millis(300);
+            c.max_tries = 4;
+            c
         };
         let client = Client::new(cfg, 7).await.unwrap();
         // A hash that is not whitelisted: opentracker's 8-byte reply ends the request.
@@ -246,9 +247,10 @@ fn libtorrent_and_aria2_through_bip_server() {
         Instant::now(),
         3,
     ));
-    let config = ServerConfig {
-        announce_interval: 3,
-        ..Default::default()
+    let config = {
+        let mut c = ServerConfig::default();
+        c.announce_interval = 3;
+        c
     };
     let server = rt
         .block_on(Server::bind(

@@ -144,9 +144,10 @@ fn swarm_counts_self_exclusion_and_packet_source() {
 #[test]
 fn ip_field_honoured_only_when_configured() {
     let mut f = fixture(
-        ServerConfig {
-            honour_ip_field: true,
-            ..Default::default()
+        {
+            let mut c = ServerConfig::default();
+            c.honour_ip_field = true;
+            c
         },
         MemoryStoreConfig::default(),
     );
@@ -173,9 +174,10 @@ fn families_are_kept_apart() {
 #[test]
 fn num_want_capped_and_scrape_capped() {
     let mut f = fixture(
-        ServerConfig {
-            max_num_want: 5,
-            ..Default::default()
+        {
+            let mut c = ServerConfig::default();
+            c.max_num_want = 5;
+            c
         },
         MemoryStoreConfig::default(),
     );
@@ -211,9 +213,10 @@ fn num_want_capped_and_scrape_capped() {
 fn access_list_and_errors() {
     let allowed = InfoHash::new([2; 20]);
     let mut f = fixture(
-        ServerConfig {
-            access: AccessList::Allow(HashSet::from([allowed])),
-            ..Default::default()
+        {
+            let mut c = ServerConfig::default();
+            c.access = AccessList::Allow(HashSet::from([allowed]));
+            c
         },
         MemoryStoreConfig::default(),
     );
@@ -298,16 +301,18 @@ fn connection_ids_are_bound_to_address_and_time() {
 #[test]
 fn peers_expire_and_memory_is_bounded() {
     let mut f = fixture(
-        ServerConfig {
-            announce_interval: 60,
-            ..Default::default()
+        {
+            let mut c = ServerConfig::default();
+            c.announce_interval = 60;
+            c
         },
-        MemoryStoreConfig {
-            peer_ttl: Duration::from_secs(120),
-            max_peers_per_torrent: 3,
-            max_torrents: 4,
-            shards: 1,
-            ..Default::default()
+        {
+            let mut c = MemoryStoreConfig::default();
+            c.peer_ttl = Duration::from_secs(120);
+            c.max_peers_per_torrent = 3;
+            c.max_torrents = 4;
+            c.shards = 1;
+            c
         },
     );
     for i in 1..=5 {

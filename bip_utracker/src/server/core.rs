@@ -17,6 +17,7 @@ use super::store::{Announce, Refusal, Store};
 
 /// Server core settings.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ServerConfig {
     /// Announce interval told to clients (default 1800 s).
     pub announce_interval: u32,

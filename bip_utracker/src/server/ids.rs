@@ -30,7 +30,7 @@ fn addr_bytes(addr: &SocketAddr, buf: &mut [u8; 18]) -> usize {
 
 impl ConnectionIds {
     /// A new secret from `seed` (expanded through the reproducible
-    /// [`CoreRng`](bip_util::CoreRng); drivers pass [`seed_from_clock`](crate::driver::seed_from_clock)
+    /// [`CoreRng`](bip_util::CoreRng); drivers pass [`seed_from_clock`](crate::seed_from_clock)
     /// or OS entropy); `epoch` is the time origin of the windows.
     pub fn new(seed: u64, epoch: Instant, window: Duration) -> Self {
         let mut rng = bip_util::core_rng(crate::expand_seed(seed));

@@ -16,6 +16,7 @@ use super::store::{Announce, Refusal, Store, SwarmCounts};
 
 /// [`MemoryStore`] settings.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct MemoryStoreConfig {
     /// Peers expire this long after their last announce (default 2 × 1800 s).
     pub peer_ttl: Duration,

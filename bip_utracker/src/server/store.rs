@@ -10,6 +10,7 @@ use crate::codec::{AddressFamily, Event, ScrapeStats};
 
 /// One peer's announce, as the core hands it to a [`Store`].
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Announce<'a> {
     /// The torrent.
     pub info_hash: InfoHash,
@@ -37,13 +38,42 @@ pub struct Announce<'a> {
     pub url_data: Option<&'a [u8]>,
 }
 
+impl<'a> Announce<'a> {
+    /// An announce of `peer_id` for `info_hash`, reachable at `addr` and counted against
+    /// `addr`'s IP: event `none`, counters zero, 50 peers wanted, no URL data. Set the other
+    /// fields on the result.
+    pub fn new(info_hash: InfoHash, peer_id: PeerId, addr: SocketAddr) -> Self {
+        Announce {
+            info_hash,
+            peer_id,
+            addr,
+            source: addr.ip(),
+            event: Event::NONE,
+            left: 0,
+            uploaded: 0,
+            downloaded: 0,
+            key: 0,
+            num_want: 50,
+            url_data: None,
+        }
+    }
+}
+
 /// Swarm counts returned with an announce.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct SwarmCounts {
     /// Seeders.
     pub seeders: u32,
     /// Leechers.
     pub leechers: u32,
+}
+
+impl SwarmCounts {
+    /// Counts for a [`Store`] implementation to return.
+    pub const fn new(seeders: u32, leechers: u32) -> Self {
+        SwarmCounts { seeders, leechers }
+    }
 }
 
 /// A store's refusal; the text goes into an error response.

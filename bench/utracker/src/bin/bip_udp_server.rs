@@ -7,7 +7,6 @@ use std::net::{SocketAddr, UdpSocket};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bip_utracker::driver::seed_from_clock;
 use bip_utracker::*;
 
 fn main() {

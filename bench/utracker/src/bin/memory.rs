@@ -29,19 +29,10 @@ fn main() {
             id[4..8].copy_from_slice(&p.to_be_bytes());
             let n = t * per + p;
             let addr = SocketAddr::from((Ipv4Addr::from(0x0a00_0000 | n), 6881));
-            let a = Announce {
-                info_hash: h,
-                peer_id: PeerId::new(id),
-                addr,
-                source: addr.ip(),
-                event: Event::STARTED,
-                left: u64::from(p % 2),
-                uploaded: 0,
-                downloaded: 0,
-                key: 0,
-                num_want: 0,
-                url_data: None,
-            };
+            let mut a = Announce::new(h, PeerId::new(id), addr);
+            a.event = Event::STARTED;
+            a.left = u64::from(p % 2);
+            a.num_want = 0;
             out.clear();
             store
                 .announce(now, &a, AddressFamily::V4, &mut out)
