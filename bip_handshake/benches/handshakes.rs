@@ -18,6 +18,9 @@
 //!    RSS growth of this process with `BENCH_PENDING` incoming connections that send nothing;
 //!    the same for the libtorrent process (its connection limit and listen backlog raised).
 //!
+//! Rows 2 and 3 run `BENCH_ROUNDS` times (default 3), each against a fresh libtorrent, and
+//! end with the median, minimum and maximum of bip's ratios.
+//!
 //! Every libtorrent figure comes from the same run as bip's, with libtorrent 2.0.8 through
 //! python3-libtorrent (`tests/interop/lt_peer.py`, `allow_multiple_connections_per_ip`).
 
@@ -275,7 +278,7 @@ async fn completions(
 
 /// libtorrent dialling `n` distinct addresses of a bip listener, then one bip handshaker
 /// dialling the same addresses of another; prints both rates and bip's ratio.
-async fn dialling(n: usize) {
+async fn dialling(n: usize) -> Option<f64> {
     // The listener first (libtorrent dials it when told), its torrent added once the
     // script has printed the hash.
     let (listener, port, mut rx) = counting_listener(None, n).await;
@@ -285,9 +288,7 @@ async fn dialling(n: usize) {
         "--dial-count".into(),
         n.to_string(),
     ];
-    let Some((mut lt, hash, _)) = start_libtorrent(&args) else {
-        return;
-    };
+    let (mut lt, hash, _) = start_libtorrent(&args)?;
     listener.add_torrent(hash);
     let t0 = Instant::now();
     if let Some(stdin) = lt.0.stdin.as_mut() {
@@ -332,6 +333,22 @@ async fn dialling(n: usize) {
          ratio bip dialer / libtorrent dialer = {:.2}",
         bip_rate / lt_rate
     );
+    Some(bip_rate / lt_rate)
+}
+
+/// "median (min–max)" of a few ratios.
+fn spread(v: &mut [f64]) -> String {
+    if v.is_empty() {
+        return "n/a".into();
+    }
+    v.sort_by(f64::total_cmp);
+    format!(
+        "median {:.2} (min {:.2}, max {:.2}, {} rounds)",
+        v[v.len() / 2],
+        v[0],
+        v[v.len() - 1],
+        v.len()
+    )
 }
 
 fn rss_kib() -> usize {
@@ -465,25 +482,38 @@ fn main() {
             .map(|s| s.to_string())
             .collect();
         tokio::task::block_in_place(|| lt_memory(pending, &tuned));
-        if let Some((_lt, hash, lt_addr)) = start_libtorrent(&tuned) {
-            let m = n.min(env("BENCH_LT_N", 4_000));
-            let lt_rate = sequential_dials(lt_addr, hash, m, lt_dialers).await;
-            // The same pattern against a bip listener, for the ratio.
-            let (bip, conns) = Handshaker::builder(id(b"B"))
-                .listen_addr(lo())
-                .torrent(hash)
-                .build()
-                .await
-                .expect("bip listener");
-            drain(conns);
-            let bip_rate = sequential_dials(bip.local_addr(), hash, m, lt_dialers).await;
-            println!(
-                "bip->libtorrent: {m} handshakes, {lt_dialers} dialers one at a time: \
+        let (mut accept, mut dial) = (Vec::new(), Vec::new());
+        for round in 0..env("BENCH_ROUNDS", 3) {
+            println!("round {}:", round + 1);
+            if let Some((_lt, hash, lt_addr)) = start_libtorrent(&tuned) {
+                let m = n.min(env("BENCH_LT_N", 4_000));
+                let lt_rate = sequential_dials(lt_addr, hash, m, lt_dialers).await;
+                // The same pattern against a bip listener, for the ratio.
+                let (bip, conns) = Handshaker::builder(id(b"B"))
+                    .listen_addr(lo())
+                    .torrent(hash)
+                    .build()
+                    .await
+                    .expect("bip listener");
+                drain(conns);
+                let bip_rate = sequential_dials(bip.local_addr(), hash, m, lt_dialers).await;
+                println!(
+                    "bip->libtorrent: {m} handshakes, {lt_dialers} dialers one at a time: \
                  {lt_rate:.0} handshakes/s; bip->bip same pattern: {bip_rate:.0}/s; \
                  ratio bip listener / libtorrent listener = {:.2}",
-                bip_rate / lt_rate
-            );
+                    bip_rate / lt_rate
+                );
+                accept.push(bip_rate / lt_rate);
+            }
+            dial.extend(dialling(env("BENCH_LT_N", 4_000).min(n)).await);
         }
-        dialling(env("BENCH_LT_N", 4_000).min(n)).await;
+        println!(
+            "bip / libtorrent accepting (same dialers): {}; goal >= 2",
+            spread(&mut accept)
+        );
+        println!(
+            "bip / libtorrent dialling (same bip listener): {}; goal >= 2",
+            spread(&mut dial)
+        );
     });
 }
