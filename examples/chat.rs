@@ -710,7 +710,7 @@ async fn main() {
         .clone()
         .unwrap_or_else(|| format!("anon-{:04x}", rand::random::<u16>()))
         .into();
-    let me = bip_util::generate_peer_id(&mut rand::thread_rng());
+    let me = bip_util::generate_peer_id(&mut rand::rng());
 
     let (failures_tx, mut failures) = mpsc::channel(256);
     let (dialer, mut conns, dht) = bind(&args, me, room_key, failures_tx)

@@ -130,7 +130,7 @@ async fn main() {
     };
 
     // Our side: handshaker <- stage <- (DHT, tracker).
-    let me = bip_util::generate_peer_id(&mut rand::thread_rng());
+    let me = bip_util::generate_peer_id(&mut rand::rng());
     let (handshaker, mut conns) = Handshaker::builder(me)
         .listen_addr(if demo {
             loopback

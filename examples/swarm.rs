@@ -159,11 +159,9 @@ async fn run(args: Args) -> i32 {
         .await
         .unwrap_or_else(|e| fail(2, format!("tracker client: {e}")));
     for i in 0..n {
-        let id = bip_util::peer_id_with_prefix(
-            format!("-BP0100-{i:04}").as_bytes(),
-            &mut rand::thread_rng(),
-        )
-        .unwrap_or_else(|e| fail(2, format!("peer id: {e}")));
+        let id =
+            bip_util::peer_id_with_prefix(format!("-BP0100-{i:04}").as_bytes(), &mut rand::rng())
+                .unwrap_or_else(|e| fail(2, format!("peer id: {e}")));
         let (hs, mut conns) = Handshaker::builder(id)
             .listen_addr(loopback)
             .torrent(hash)

@@ -1058,7 +1058,7 @@ impl Node {
 
     fn new_tid(&mut self) -> u16 {
         loop {
-            let t: u16 = self.rng.gen();
+            let t: u16 = self.rng.random();
             if !self.txs.contains_key(&t) {
                 return t;
             }

@@ -207,7 +207,7 @@ impl Sim {
             .collect();
         if !live.is_empty() {
             for _ in 0..self.config.bootstrap_per_node {
-                let pick = live[self.rng.gen_range(0..live.len())];
+                let pick = live[self.rng.random_range(0..live.len())];
                 cfg.bootstrap.push(self.nodes[pick].addr);
             }
         } else if let Some(first) = self.nodes.first() {
@@ -363,7 +363,7 @@ impl Sim {
         let mut buf = std::mem::take(&mut self.buf);
         while let Some(t) = self.nodes[i].node.poll_transmit(&mut buf) {
             let from = self.nodes[i].addr;
-            if self.nodes[i].offline || self.rng.gen_bool(self.config.loss.clamp(0.0, 1.0)) {
+            if self.nodes[i].offline || self.rng.random_bool(self.config.loss.clamp(0.0, 1.0)) {
                 self.lost += 1;
                 continue;
             }
@@ -373,7 +373,7 @@ impl Sim {
             };
             let one_way = self.config.rtt.as_secs_f64() / 2.0
                 * link_factor(self.config.seed, &from, &t.to)
-                * (1.0 + self.config.jitter * self.rng.gen_range(-1.0..=1.0));
+                * (1.0 + self.config.jitter * self.rng.random_range(-1.0..=1.0));
             let at = now + Duration::from_secs_f64(one_way.max(0.0));
             self.push(
                 at,

@@ -227,7 +227,7 @@ impl PeerStore {
             // A partial Fisher-Yates shuffle of the appended part.
             let chosen = &mut out[start..];
             for i in 0..max {
-                let j = rng.gen_range(i..found);
+                let j = rng.random_range(i..found);
                 chosen.swap(i, j);
             }
             out.truncate(start + max);
@@ -332,7 +332,7 @@ impl PeerStore {
         let n = all.len();
         let take = max.min(n);
         for i in 0..take {
-            let j = rng.gen_range(i..n);
+            let j = rng.random_range(i..n);
             all.swap(i, j);
         }
         out.extend_from_slice(&all[..take]);

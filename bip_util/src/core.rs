@@ -38,7 +38,8 @@ pub fn core_rng(seed: [u8; 32]) -> CoreRng {
 /// A 32-byte seed from the operating system's entropy, for drivers.
 pub fn os_seed() -> [u8; 32] {
     let mut seed = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut seed);
+    // The thread RNG is seeded from the OS and reseeds itself; drivers only need a fresh seed.
+    rand::rng().fill_bytes(&mut seed);
     seed
 }
 

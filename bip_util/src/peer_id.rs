@@ -15,7 +15,7 @@
 
 use std::fmt::{self, Write as _};
 
-use rand::distributions::Alphanumeric;
+use rand::distr::Alphanumeric;
 use rand::{Rng, RngCore};
 
 use crate::error::LengthError;

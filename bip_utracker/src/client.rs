@@ -246,7 +246,7 @@ impl ClientCore {
     /// [`bip_util::core::os_seed`].
     pub fn new(config: ClientConfig, seed: [u8; 32]) -> Self {
         let mut rng = core_rng(seed);
-        let key = rng.gen();
+        let key = rng.random();
         ClientCore {
             config,
             rng,
@@ -270,7 +270,7 @@ impl ClientCore {
 
     fn new_tid(&mut self, tx: Tx) -> u32 {
         loop {
-            let t: u32 = self.rng.gen();
+            let t: u32 = self.rng.random();
             if let std::collections::hash_map::Entry::Vacant(v) = self.txs.entry(t) {
                 v.insert(tx);
                 return t;

@@ -11,7 +11,7 @@ pub fn fail(code: i32, msg: impl std::fmt::Display) -> ! {
 /// A fresh `-BP0100-…` peer id from an OS-seeded RNG (the tools' own identity).
 pub fn our_peer_id() -> bip_util::PeerId {
     use rand::SeedableRng;
-    bip_util::generate_peer_id(&mut rand::rngs::StdRng::from_entropy())
+    bip_util::generate_peer_id(&mut rand::rngs::StdRng::from_os_rng())
 }
 
 /// The README's snippets, compiled and run as doc tests.

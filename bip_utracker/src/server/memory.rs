@@ -251,7 +251,7 @@ impl<A: PeerAddr> PeerList<A> {
         // Any entry of the loser: scan from a random point (the biggest holder usually owns
         // most entries, so this ends in a few steps).
         let n = self.list.len();
-        let start = rng.gen_range(0..n);
+        let start = rng.random_range(0..n);
         (0..n)
             .map(|k| (start + k) % n)
             .find(|&i| self.list[i].source == loser)
@@ -339,7 +339,7 @@ impl<A: PeerAddr> PeerList<A> {
         if n == 0 || want == 0 {
             return;
         }
-        let start = rng.gen_range(0..n);
+        let start = rng.random_range(0..n);
         let mut taken = 0;
         for k in 0..n {
             let i = (start + k) % n;
@@ -424,8 +424,12 @@ impl MemoryStore {
                 let mut s = [0u8; 32];
                 root.fill(&mut s[..]);
                 let mut rng = bip_util::core_rng(s);
-                let hasher =
-                    ahash::RandomState::with_seeds(rng.gen(), rng.gen(), rng.gen(), rng.gen());
+                let hasher = ahash::RandomState::with_seeds(
+                    rng.random(),
+                    rng.random(),
+                    rng.random(),
+                    rng.random(),
+                );
                 Mutex::new(Shard {
                     torrents: HashMap::with_hasher(hasher.clone()),
                     hasher,
@@ -433,8 +437,12 @@ impl MemoryStore {
                 })
             })
             .collect();
-        let share_hasher =
-            ahash::RandomState::with_seeds(root.gen(), root.gen(), root.gen(), root.gen());
+        let share_hasher = ahash::RandomState::with_seeds(
+            root.random(),
+            root.random(),
+            root.random(),
+            root.random(),
+        );
         let shares = (0..n)
             .map(|_| Mutex::new(HashMap::with_hasher(share_hasher.clone())))
             .collect();
