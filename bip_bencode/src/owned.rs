@@ -1,12 +1,14 @@
 //! An owned (or input-borrowing) value tree for building and encoding.
 
 use std::borrow::Cow;
+use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
 use std::io;
 
+use crate::decode::{Tag, Token};
 use crate::encode;
 use crate::error::Kind;
-use crate::value::Value;
+use crate::value::{int_of, Value};
 
 /// A bencode value tree. Byte strings are `Cow`, so a tree converted from a
 /// decoded [`Value`] borrows from the input, and [`Bencode::into_owned`]
@@ -31,21 +33,65 @@ pub enum Bencode<'a> {
 }
 
 pub(crate) fn from_value<'a>(v: Value<'a, '_>) -> Bencode<'a> {
-    match v.kind() {
-        Kind::Int => match v.as_int() {
-            Some(i) => Bencode::Int(i),
-            None => Bencode::BigInt(Cow::Borrowed(v.int_digits().unwrap_or_default())),
-        },
-        Kind::Bytes => Bencode::Bytes(Cow::Borrowed(v.as_bytes().unwrap_or_default())),
-        Kind::List => Bencode::List(v.as_list().into_iter().flatten().map(from_value).collect()),
-        Kind::Dict => {
+    let (input, tokens, idx) = v.parts();
+    from_tape(input, tokens, idx)
+}
+
+/// The tree of the value at token `i`, read straight off the tape: a
+/// container's children are the tokens from `i + 1` up to its `End` token
+/// (`next - 1`), each followed by its sibling at its own `next`; counting
+/// them first sizes every list exactly.
+fn from_tape<'a>(input: &'a [u8], tokens: &[Token], i: usize) -> Bencode<'a> {
+    let t = tokens[i];
+    let next = t.next as usize;
+    match t.tag {
+        Tag::Bytes => {
+            let end = tokens[next].start as usize;
+            Bencode::Bytes(Cow::Borrowed(
+                &input[t.start as usize + t.hdr as usize..end],
+            ))
+        }
+        Tag::Int => {
+            let end = tokens[next].start as usize;
+            let digits = &input[t.start as usize + 1..end - 1];
+            match int_of(digits) {
+                Some(v) => Bencode::Int(v),
+                None => Bencode::BigInt(Cow::Borrowed(digits)),
+            }
+        }
+        Tag::List => {
+            let last = next - 1;
+            let mut n = 0;
+            let mut j = i + 1;
+            while j < last {
+                n += 1;
+                j = tokens[j].next as usize;
+            }
+            let mut l = Vec::with_capacity(n);
+            let mut j = i + 1;
+            while j < last {
+                l.push(from_tape(input, tokens, j));
+                j = tokens[j].next as usize;
+            }
+            Bencode::List(l)
+        }
+        Tag::Dict => {
+            let last = next - 1;
             let mut m = BTreeMap::new();
-            for (k, val) in v.as_dict().into_iter().flatten() {
+            let mut j = i + 1;
+            while j < last {
+                let k = tokens[j];
+                let v = k.next as usize;
+                let key = &input[k.start as usize + k.hdr as usize..tokens[v].start as usize];
                 // Lenient documents may repeat a key: the first one wins, as in lookups.
-                m.entry(Cow::Borrowed(k)).or_insert_with(|| from_value(val));
+                if let Entry::Vacant(e) = m.entry(Cow::Borrowed(key)) {
+                    e.insert(from_tape(input, tokens, v));
+                }
+                j = tokens[v].next as usize;
             }
             Bencode::Dict(m)
         }
+        Tag::End => Bencode::Dict(BTreeMap::new()),
     }
 }
 
@@ -143,9 +189,30 @@ impl<'a> Bencode<'a> {
 
     /// Encode canonically into a new vector.
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.encoded_len());
+        // One pass over the tree: the buffer starts at a guess from the top
+        // two levels (exact for the large byte strings a torrent's `info`
+        // holds) and grows by doubling past it, which costs less than a
+        // second walk to measure the exact length.
+        let mut out = Vec::with_capacity(self.len_guess(2));
         self.encode_into(&mut out);
         out
+    }
+
+    /// A cheap guess of [`Self::encoded_len`]: exact for integers and byte
+    /// strings, containers `depth` levels down counted at 16 bytes a child.
+    fn len_guess(&self, depth: u32) -> usize {
+        match self {
+            Bencode::List(l) if depth == 0 => 2 + 16 * l.len(),
+            Bencode::Dict(d) if depth == 0 => 2 + 16 * d.len(),
+            Bencode::List(l) => 2 + l.iter().map(|v| v.len_guess(depth - 1)).sum::<usize>(),
+            Bencode::Dict(d) => {
+                2 + d
+                    .iter()
+                    .map(|(k, v)| encode::bytes_len(k.len()) + v.len_guess(depth - 1))
+                    .sum::<usize>()
+            }
+            v => v.encoded_len(),
+        }
     }
 
     /// Append the canonical encoding to `out`.
@@ -352,4 +419,36 @@ macro_rules! ben_int {
     ($v:expr) => {
         $crate::Bencode::Int(($v) as i64)
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Decoder, Limits};
+
+    #[test]
+    fn to_bencode_from_the_tape() {
+        // Lenient duplicates: the first value wins, as in lookups; nested
+        // containers, empty ones and integers of every form survive.
+        let doc = Decoder::lenient()
+            .decode(b"d1:bli-3ei0eld0:lee1:xee1:ai1e1:ai2ee")
+            .unwrap();
+        let t = doc.root().to_bencode();
+        assert_eq!(t.get(b"a").and_then(Bencode::as_int), Some(1));
+        assert_eq!(t.encode(), b"d1:ai1e1:bli-3ei0eld0:lee1:xeee");
+        assert_eq!(t.encode().len(), t.encoded_len());
+        let big = Decoder::new()
+            .limits(Limits {
+                max_int_digits: 30,
+                ..Limits::default()
+            })
+            .decode(b"li123456789012345678901234ee")
+            .unwrap();
+        let t = big.root().to_bencode();
+        assert_eq!(
+            t.as_list().unwrap()[0],
+            Bencode::BigInt(Cow::Borrowed(b"123456789012345678901234"))
+        );
+        assert_eq!(t.encode(), b"li123456789012345678901234ee");
+    }
 }

@@ -22,6 +22,11 @@ impl<'a, 'd> Value<'a, 'd> {
         Value { input, tokens, idx }
     }
 
+    /// The input, the tape and this value's token index.
+    pub(crate) fn parts(&self) -> (&'a [u8], &'d [Token], usize) {
+        (self.input, self.tokens, self.idx)
+    }
+
     #[inline]
     fn tok(&self) -> &'d Token {
         &self.tokens[self.idx]
@@ -86,29 +91,7 @@ impl<'a, 'd> Value<'a, 'd> {
     /// An integer that fits in `i64`.
     #[inline]
     pub fn as_int(&self) -> Option<i64> {
-        let d = self.int_digits()?;
-        let (neg, digits) = match d.split_first() {
-            Some((b'-', rest)) => (true, rest),
-            _ => (false, d),
-        };
-        // Digits were validated by the decoder. Up to 18 digits cannot
-        // overflow: no checks.
-        if digits.len() <= 18 {
-            let v = digits
-                .iter()
-                .fold(0i64, |v, &c| v * 10 + i64::from(c - b'0'));
-            return Some(if neg { -v } else { v });
-        }
-        // Longer: accumulate negatively so that i64::MIN parses.
-        let mut v: i64 = 0;
-        for &c in digits {
-            v = v.checked_mul(10)?.checked_sub(i64::from(c - b'0'))?;
-        }
-        if neg {
-            Some(v)
-        } else {
-            v.checked_neg()
-        }
+        int_of(self.int_digits()?)
     }
 
     /// A list.
@@ -514,5 +497,33 @@ impl<'a, 'd> Iterator for DictIter<'a, 'd> {
         let ke = self.tokens[vi].start as usize;
         self.idx = self.tokens[vi].next as usize;
         Some((&self.input[ks..ke], Value::new(self.input, self.tokens, vi)))
+    }
+}
+
+/// The value of an integer's validated digits (with optional `-`); `None`
+/// outside `i64`.
+#[inline]
+pub(crate) fn int_of(d: &[u8]) -> Option<i64> {
+    let (neg, digits) = match d.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, d),
+    };
+    // Digits were validated by the decoder. Up to 18 digits cannot
+    // overflow: no checks.
+    if digits.len() <= 18 {
+        let v = digits
+            .iter()
+            .fold(0i64, |v, &c| v * 10 + i64::from(c - b'0'));
+        return Some(if neg { -v } else { v });
+    }
+    // Longer: accumulate negatively so that i64::MIN parses.
+    let mut v: i64 = 0;
+    for &c in digits {
+        v = v.checked_mul(10)?.checked_sub(i64::from(c - b'0'))?;
+    }
+    if neg {
+        Some(v)
+    } else {
+        v.checked_neg()
     }
 }

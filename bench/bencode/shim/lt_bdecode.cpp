@@ -101,3 +101,29 @@ int64_t lt_decode_only(const char* buf, int len) {
     return node.type() == lt::bdecode_node::dict_t ? node.dict_size() : 1;
 }
 }
+
+// Encoding from libtorrent's value tree (`lt::entry`, built once from the
+// input by `lt_entry_prepare`), as `lt::bencode` into a fresh vector, like the
+// Rust side's `Bencode::encode`. Returns the encoded length.
+#include <libtorrent/entry.hpp>
+#include <libtorrent/bencode.hpp>
+#include <iterator>
+#include <vector>
+
+namespace {
+thread_local lt::entry ent;
+}
+
+extern "C" {
+int64_t lt_entry_prepare(const char* buf, int len) {
+    if (!decode(buf, len, 1000)) return -1;
+    ent = lt::entry(node);
+    return 0;
+}
+
+int64_t lt_entry_encode(const char*, int) {
+    std::vector<char> out;
+    lt::bencode(std::back_inserter(out), ent);
+    return (int64_t)out.size();
+}
+}

@@ -26,6 +26,8 @@ mod lt {
         pub fn lt_krpc_walk(buf: *const u8, len: i32) -> i64;
         pub fn lt_deep_walk(buf: *const u8, len: i32) -> i64;
         pub fn lt_decode_only(buf: *const u8, len: i32) -> i64;
+        pub fn lt_entry_prepare(buf: *const u8, len: i32) -> i64;
+        pub fn lt_entry_encode(buf: *const u8, len: i32) -> i64;
     }
 }
 
@@ -362,6 +364,41 @@ fn bip_torrent(v: Value) -> i64 {
         }
     }
     total + comps * 1000003 + bytes * 7
+}
+
+// The same navigation over bip's owned tree (`Bencode`, BTreeMap dictionaries).
+fn own_torrent(v: &Bencode) -> i64 {
+    let files = v
+        .get(b"info")
+        .and_then(|i| i.get(b"files"))
+        .and_then(|f| f.as_list())
+        .unwrap();
+    let (mut total, mut comps, mut bytes) = (0i64, 0i64, 0i64);
+    for f in files {
+        total += f.get(b"length").and_then(|l| l.as_int()).unwrap();
+        for c in f.get(b"path").and_then(|p| p.as_list()).unwrap() {
+            comps += 1;
+            bytes += c.as_bytes().unwrap().len() as i64;
+        }
+    }
+    total + comps * 1000003 + bytes * 7
+}
+
+fn own_krpc(v: &Bencode) -> i64 {
+    let y = v.get(b"y").and_then(|y| y.as_bytes()).unwrap();
+    let t = v.get(b"t").and_then(|t| t.as_bytes()).unwrap();
+    let body = v.get(if y[0] == b'q' { b"a" } else { b"r" }).unwrap();
+    let id = body.get(b"id").and_then(|i| i.as_bytes()).unwrap();
+    let nodes = body.get(b"nodes").and_then(|n| n.as_bytes()).map(|n| n.len());
+    let values = body.get(b"values").and_then(|v| v.as_list());
+    let mut it = values.map(|l| l.iter().map(|x| x.as_bytes().unwrap().len()));
+    krpc_sum_parts(
+        y,
+        t,
+        id,
+        nodes,
+        it.as_mut().map(|i| i as &mut dyn Iterator<Item = usize>),
+    )
 }
 
 fn bip_krpc(v: Value) -> i64 {
@@ -786,13 +823,26 @@ fn profile(what: &str, rng: &mut StdRng) {
                 s += bip_bencode::to_vec(&typed).unwrap().len() as i64;
             }
         }
+        "o" => {
+            for _ in 0..n {
+                let doc = dec.decode(&torrent).unwrap();
+                s += own_torrent(&doc.root().to_bencode());
+                dec.recycle(doc);
+            }
+        }
+        "d" => {
+            let tree = bip_bencode::decode(&deep).unwrap().root().to_bencode();
+            for _ in 0..n * 10 {
+                s += tree.encode().len() as i64;
+            }
+        }
         "e" => {
             let tree = bip_bencode::decode(&torrent).unwrap().root().to_bencode();
             for _ in 0..n {
                 s += tree.encode().len() as i64;
             }
         }
-        _ => panic!("BENCH_PROF=a|b|c|e|t|k|s"),
+        _ => panic!("BENCH_PROF=a|b|c|d|e|o|t|k|s"),
     }
     println!("{s}");
 }
@@ -923,6 +973,24 @@ fn main() {
             "value+navigate",
             "serde_bencode",
             Box::new(|| sb_torrent(&serde_bencode::from_bytes(tb).unwrap())),
+        ));
+        // The owned tree: bip's `Bencode` (tape decode + `to_bencode`) vs
+        // librqbit's `Value` (the tree every peer builds), then the same navigation.
+        let mut dec3 = Decoder::new();
+        pend.push((
+            "owned tree+navigate",
+            "bip Bencode",
+            Box::new(move || {
+                let doc = dec3.decode(tb).unwrap();
+                let s = own_torrent(&doc.root().to_bencode());
+                dec3.recycle(doc);
+                s
+            }),
+        ));
+        pend.push((
+            "owned tree+navigate",
+            "librqbit-bencode",
+            Box::new(|| rq_torrent(&rq_decode_value(tb))),
         ));
 
         let mut dec2 = Decoder::new();
@@ -1123,6 +1191,25 @@ fn main() {
                     .sum()
             }),
         ));
+        let mut dec3 = Decoder::new();
+        pend.push((
+            "owned tree+navigate",
+            "bip Bencode",
+            Box::new(move || {
+                let mut s = 0;
+                for m in ms {
+                    let doc = dec3.decode(m).unwrap();
+                    s += own_krpc(&doc.root().to_bencode());
+                    dec3.recycle(doc);
+                }
+                s
+            }),
+        ));
+        pend.push((
+            "owned tree+navigate",
+            "librqbit-bencode",
+            Box::new(|| ms.iter().map(|m| rq_krpc(&rq_decode_value(m))).sum()),
+        ));
         let mut dec2 = Decoder::new();
         pend.push((
             "decode only (tape)",
@@ -1258,6 +1345,31 @@ fn main() {
                 &format!("decode error: {e}"),
             ),
         }
+        // Encoding from each library's value tree (built once from the input).
+        let bip_tree = bip_bencode::decode(db).unwrap().root().to_bencode();
+        assert_eq!(bip_tree.encode(), db);
+        assert_eq!(lt_call(lt::lt_entry_prepare, db), 0, "libtorrent entry");
+        assert_eq!(lt_call(lt::lt_entry_encode, db), db.len() as i64);
+        let rq_tree = rq_decode_value(db);
+        pend.push((
+            "encode value",
+            "bip",
+            Box::new(move || bip_tree.encode().len() as i64),
+        ));
+        pend.push((
+            "encode value",
+            "libtorrent",
+            Box::new(|| lt_call(lt::lt_entry_encode, db)),
+        ));
+        pend.push((
+            "encode value",
+            "librqbit-bencode",
+            Box::new(move || {
+                let mut out = Vec::new();
+                librqbit_bencode::bencode_serialize_to_writer(&rq_tree, &mut out).unwrap();
+                out.len() as i64
+            }),
+        ));
         run_pending(&cfg, pend, &mut rows);
         print_table("(c) deep nesting", db.len(), None, &rows);
     }
