@@ -20,7 +20,8 @@
 //! ([`VerifyError::TooLarge`]) and a v2 file of several pieces needs its piece layer.
 //!
 //! ```
-//! use bip_metainfo::create::{TorrentBuilder, Version};
+//! use bip_metainfo::create::{TorrentBuilder};
+//! use bip_metainfo::{Version};
 //! use bip_metainfo::verify::{verify, VerifyOptions, VerifyPlan};
 //!
 //! let dir = std::env::temp_dir().join(format!("bip-verify-doc-{}", std::process::id()));

@@ -4,7 +4,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use bip_bencode::decode;
-use bip_metainfo::create::{auto_piece_length, CreateError, MemorySource, TorrentBuilder, Version};
+use bip_metainfo::create::{auto_piece_length, CreateError, MemorySource, TorrentBuilder};
+use bip_metainfo::Version;
 use bip_util::{sha1, sha256};
 
 use bip_interop::{test_bytes as data, TempDir};

@@ -4,9 +4,10 @@
 use std::path::PathBuf;
 
 use bip_interop::TempDir;
-use bip_metainfo::create::{CreateError, MemorySource, TorrentBuilder, Version, MAX_PIECE_LENGTH};
+use bip_metainfo::create::{CreateError, MemorySource, TorrentBuilder};
 use bip_metainfo::verify::{verify, Check, PlanFile, VerifyError, VerifyOptions, VerifyPlan};
 use bip_metainfo::{InvalidKind, Metainfo, MetainfoError};
+use bip_metainfo::{Version, MAX_PIECE_LENGTH};
 
 #[test]
 fn v1_lengths_summing_past_2_pow_64_are_a_typed_error() {

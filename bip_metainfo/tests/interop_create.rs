@@ -8,9 +8,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use bip_metainfo::create::{TorrentBuilder, Version};
+use bip_metainfo::create::TorrentBuilder;
 use bip_metainfo::verify::{verify, Check, VerifyOptions, VerifyPlan};
 use bip_metainfo::Metainfo;
+use bip_metainfo::Version;
 
 const PY: &str = bip_interop::PYTHON;
 const T1: &str = "udp://127.0.0.1:6969/announce";

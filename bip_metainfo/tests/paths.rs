@@ -8,8 +8,9 @@ use std::path::{Path, PathBuf};
 
 use bip_bencode::Bencode;
 use bip_interop::TempDir;
-use bip_metainfo::create::{CreateError, MemorySource, TorrentBuilder, Version};
+use bip_metainfo::create::{CreateError, MemorySource, TorrentBuilder};
 use bip_metainfo::verify::{verify, FileStatus, PlanFile, VerifyError, VerifyOptions, VerifyPlan};
+use bip_metainfo::Version;
 use bip_metainfo::{check_create_component, Metainfo};
 use bip_util::sha1;
 use proptest::prelude::*;

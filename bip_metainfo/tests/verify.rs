@@ -2,8 +2,9 @@
 
 use std::path::PathBuf;
 
-use bip_metainfo::create::{TorrentBuilder, Version};
+use bip_metainfo::create::TorrentBuilder;
 use bip_metainfo::verify::{verify, Check, FileStatus, VerifyError, VerifyOptions, VerifyPlan};
+use bip_metainfo::Version;
 
 use bip_interop::{test_bytes as data, TempDir};
 

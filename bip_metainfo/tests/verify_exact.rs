@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use bip_interop::{test_bytes, TempDir};
-use bip_metainfo::create::{TorrentBuilder, Version};
+use bip_metainfo::create::TorrentBuilder;
 use bip_metainfo::verify::{verify, Check, FileStatus, VerifyOptions, VerifyPlan, VerifyReport};
+use bip_metainfo::Version;
 
 /// How one file is damaged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -3,9 +3,8 @@
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
-use bip_metainfo::create::{
-    CreateError, FsSource, TorrentBuilder, Version, WalkOptions, MAX_PIECE_LENGTH, MIN_PIECE_LENGTH,
-};
+use bip_metainfo::create::{CreateError, FsSource, TorrentBuilder, WalkOptions, MIN_PIECE_LENGTH};
+use bip_metainfo::{Version, MAX_PIECE_LENGTH};
 
 use super::common::parse_size;
 

@@ -1,7 +1,8 @@
 //! Create .torrent files (v1, v2, hybrid) with parallel hashing.
 //!
 //! ```
-//! use bip_metainfo::create::{MemorySource, TorrentBuilder, Version};
+//! use bip_metainfo::create::{MemorySource, TorrentBuilder};
+//! use bip_metainfo::Version;
 //!
 //! let src = MemorySource { files: vec![(vec!["a.txt".into()], b"hello".to_vec())] };
 //! let created = TorrentBuilder::new()
@@ -52,14 +53,14 @@ pub const MIN_PIECE_LENGTH: u64 = 16 * 1024;
 /// Largest automatically chosen piece length.
 pub const MAX_AUTO_PIECE_LENGTH: u64 = 16 * 1024 * 1024;
 /// Largest piece length accepted (256 MiB, as when parsing).
-pub use crate::info::MAX_PIECE_LENGTH;
+use crate::info::MAX_PIECE_LENGTH;
 /// Most zero padding a hybrid torrent may need when it is also more than the content itself
 /// (4 GiB): hybrid v1 pieces hash the padding, so a huge piece length over many small files
 /// would hash mostly zeros.
 pub const MAX_HYBRID_PADDING: u64 = 4 << 30;
 
 /// Torrent format to create: the crate's one [`Version`](crate::Version) type (default v1).
-pub use crate::info::Version;
+use crate::info::Version;
 
 /// Why creation failed.
 #[derive(Debug, thiserror::Error)]
