@@ -33,7 +33,8 @@
 //! `serve` prints `listening ADDR` and `id=HEX`, then a one-line summary every few seconds
 //! (table sizes, query rates, stored hashes, peers and BEP 44 items, blocked addresses).
 //!
-//! Info hashes are 40 hex digits or 32 base32 characters. Without `--bind` the node binds
+//! Info hashes are 40 hex digits, 32 base32 characters, 64 hex digits (a v2 hash, truncated to
+//! 20 bytes as BEP 52 does on the DHT) or a magnet link. Without `--bind` the node binds
 //! `0.0.0.0:0`, plus `[::]:0` when a bootstrap node (or a node of the state file) is IPv6.
 //! Without `--bootstrap` it bootstraps from the public routers (`bip_dht::DEFAULT_ROUTERS`).
 //! `--state FILE` loads the node id and routing table at start when the file exists and saves
@@ -52,7 +53,7 @@ use bip_bencode::{DictIter, Kind, ListIter, Value};
 use bip_dht::item::{Item, MutableItem};
 use bip_dht::state::SavedState;
 use bip_dht::{Dht, Status};
-use bip_examples::fail;
+use bip_examples::{fail, parse_info_hash};
 use bip_util::{InfoHash, NodeId};
 use clap::{Parser, Subcommand};
 use tokio::time::Instant;
@@ -85,8 +86,8 @@ struct Cli {
 enum Cmd {
     /// Look up the peers of an info hash; print each once as it is found.
     GetPeers {
-        /// Info hash: 40 hex digits or 32 base32 characters.
-        #[arg(value_parser = parse_hash)]
+        /// Info hash: 40 hex digits, 32 base32 characters, 64 hex digits (a v2 hash) or a magnet link.
+        #[arg(value_parser = parse_info_hash)]
         info_hash: InfoHash,
         /// Overall time limit in seconds (bootstrap included).
         #[arg(long, default_value_t = 30.0, value_parser = parse_seconds)]
@@ -94,8 +95,8 @@ enum Cmd {
     },
     /// Announce that we have an info hash on a TCP port; print how many nodes accepted.
     Announce {
-        /// Info hash: 40 hex digits or 32 base32 characters.
-        #[arg(value_parser = parse_hash)]
+        /// Info hash: 40 hex digits, 32 base32 characters, 64 hex digits (a v2 hash) or a magnet link.
+        #[arg(value_parser = parse_info_hash)]
         info_hash: InfoHash,
         /// Our TCP port.
         #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
@@ -164,8 +165,8 @@ enum Cmd {
     },
     /// BEP 33: estimate the seeds and peers of an info hash.
     Scrape {
-        /// Info hash: 40 hex digits or 32 base32 characters.
-        #[arg(value_parser = parse_hash)]
+        /// Info hash: 40 hex digits, 32 base32 characters, 64 hex digits (a v2 hash) or a magnet link.
+        #[arg(value_parser = parse_info_hash)]
         info_hash: InfoHash,
         /// Overall time limit in seconds (bootstrap included).
         #[arg(long, default_value_t = 30.0, value_parser = parse_seconds)]
@@ -193,19 +194,6 @@ fn parse_seconds(s: &str) -> Result<f64, String> {
         Ok(x) if (0.0..=MAX_SECONDS).contains(&x) => Ok(x),
         _ => Err(format!("not a number of seconds from 0 to {MAX_SECONDS:e}")),
     }
-}
-
-fn parse_hash(s: &str) -> Result<InfoHash, String> {
-    let r = match s.len() {
-        40 => InfoHash::from_hex(s),
-        32 => InfoHash::from_base32(s),
-        n => {
-            return Err(format!(
-                "expected 40 hex digits or 32 base32 characters, got {n}"
-            ))
-        }
-    };
-    r.map_err(|e| e.to_string())
 }
 
 fn parse_target(s: &str) -> Result<NodeId, String> {

@@ -1,8 +1,8 @@
 //! `handshake`: the BitTorrent handshake (BEP 3) against a peer, either way.
 //!
 //! ```text
-//! handshake connect ADDR INFOHASH [--timeout S]
-//! handshake listen ADDR INFOHASH [--seconds N]
+//! handshake connect ADDR INFOHASH [--timeout S] [--reserved HEX]
+//! handshake listen ADDR INFOHASH [--seconds N] [--reserved HEX]
 //! ```
 //!
 //! Both print one line per completed handshake:
@@ -10,9 +10,16 @@
 //! (the remote's reserved bits and the named extensions among them: `dht`, `fast`,
 //! `extension_protocol`). `connect` exits 0 on success and 1 with the reason on failure;
 //! `listen` accepts handshakes for INFOHASH (others are closed without an answer) until
-//! `--seconds` have passed, or forever.
+//! `--seconds` have passed, or forever. `listen` also writes `ADDR: handshake complete` (the
+//! remote address) to stderr for each completed handshake, before its line on stdout.
 //!
-//! We advertise DHT, Fast and the extension protocol, then close once the handshake is done.
+//! INFOHASH is 40 hex digits, 32 base32 characters, 64 hex digits (a v2 hash, truncated to 20
+//! bytes as BEP 52 does in the handshake) or a magnet link. Exit codes: 0 success; 1 the answer
+//! is "no" (the handshake failed); 2 bad usage or unreadable input. `--version` prints the
+//! version.
+//!
+//! The tool closes once the handshake is done, so it implements no extension and advertises
+//! none (reserved bytes all zero) unless `--reserved HEX` (16 hex digits) says what to send.
 //! The sans-IO [`HandshakeState`] is driven here with plain blocking std sockets (one thread
 //! per connection): the same core the tokio `Handshaker` drives.
 
@@ -22,7 +29,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bip_examples::fail;
+use bip_examples::{fail, parse_info_hash};
 use bip_handshake::{
     Extensions, HandshakeConfig, HandshakeError, HandshakeEvent, HandshakeState, Outcome,
     DEFAULT_MAX_CONCURRENT,
@@ -30,9 +37,22 @@ use bip_handshake::{
 use bip_util::InfoHash;
 use clap::{Parser, Subcommand};
 
+/// The exit-code convention, at the end of every `--help`.
+const EXIT_CODES: &str = "Exit codes: 0 success; 1 the answer is \"no\" (the handshake \
+failed); 2 bad usage or unreadable input.";
+
 #[derive(Parser)]
-#[command(about = "BitTorrent handshake (BEP 3): dial a peer, or accept peers")]
+#[command(
+    name = "handshake",
+    version,
+    about = "BitTorrent handshake (BEP 3): dial a peer, or accept peers",
+    after_help = EXIT_CODES
+)]
 struct Cli {
+    /// Reserved bytes to advertise, 16 hex digits (default: all zero, as the tool implements
+    /// no extension).
+    #[arg(long, global = true, value_name = "HEX", value_parser = parse_reserved)]
+    reserved: Option<Extensions>,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -40,20 +60,25 @@ struct Cli {
 #[derive(Subcommand)]
 enum Cmd {
     /// Dial ADDR, handshake for INFOHASH, print the peer's line.
+    #[command(after_help = EXIT_CODES)]
     Connect {
         /// host:port, e.g. 127.0.0.1:6881 or [::1]:6881.
         addr: String,
-        /// Info hash (40 hex digits).
+        /// Info hash: 40 hex digits, 32 base32 characters, 64 hex digits (a v2 hash) or a magnet link.
+        #[arg(value_parser = parse_info_hash)]
         info_hash: InfoHash,
         /// Seconds for the TCP connect and, again, for the handshake.
         #[arg(long, default_value_t = 10.0)]
         timeout: f64,
     },
-    /// Listen on ADDR and print a line for every completed incoming handshake for INFOHASH.
+    /// Listen on ADDR and print a line for every completed incoming handshake for INFOHASH
+    /// (its remote address on stderr).
+    #[command(after_help = EXIT_CODES)]
     Listen {
         /// Address to bind, e.g. 127.0.0.1:6881 or [::]:6881.
         addr: SocketAddr,
-        /// Info hash (40 hex digits) we accept.
+        /// Info hash we accept, in any form connect takes.
+        #[arg(value_parser = parse_info_hash)]
         info_hash: InfoHash,
         /// Stop after this many seconds (default: run until killed).
         #[arg(long)]
@@ -61,10 +86,18 @@ enum Cmd {
     },
 }
 
+/// `--reserved`: the 8 reserved bytes as 16 hex digits.
+fn parse_reserved(s: &str) -> Result<Extensions, String> {
+    let mut b = [0u8; 8];
+    hex::decode_to_slice(s, &mut b)
+        .map_err(|_| format!("expected 16 hex digits for the reserved bytes, got {s:?}"))?;
+    Ok(Extensions::from_bytes(b))
+}
+
 fn main() {
     let cli = Cli::parse();
     let config = HandshakeConfig::new(bip_examples::our_peer_id())
-        .with_extensions(Extensions::DHT | Extensions::FAST | Extensions::EXTENSION_PROTOCOL);
+        .with_extensions(cli.reserved.unwrap_or(Extensions::NONE));
     match cli.cmd {
         Cmd::Connect {
             addr,
@@ -98,7 +131,7 @@ fn secs(s: f64) -> Duration {
     }
 }
 
-/// `-BP0001-` plus 12 characters from the clock and process id (the tool has no RNG crate).
+/// The line printed for a completed handshake.
 fn line(o: &Outcome) -> String {
     let client = o
         .peer_id
@@ -251,6 +284,7 @@ fn listen(
             let hs = HandshakeState::new_responder(&config, Instant::now(), remote);
             match drive(socket, hs, |h, _| h == info_hash) {
                 Ok(o) => {
+                    eprintln!("{peer}: handshake complete");
                     let mut out = io::stdout().lock();
                     let _ = writeln!(out, "{}", line(&o));
                     let _ = out.flush();

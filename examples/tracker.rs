@@ -1,10 +1,19 @@
 //! `tracker`: a UDP tracker (BEP 15) server and client on the bip_utracker cores.
 //!
 //! ```text
-//! tracker serve --bind ADDR [--seconds N] [--stats-every S] [--threads N]
-//! tracker announce URL INFOHASH [--port P] [--event started|completed|stopped|none] [--left N] [--timeout S]
+//! tracker serve --bind ADDR [--seconds N] [--stats-every S] [--interval S] [--threads N] [--allow FILE | --deny FILE]
+//! tracker announce URL INFOHASH [--port P] [--peer-id HEX] [--event started|completed|stopped|none] [--left N] [--timeout S]
 //! tracker scrape URL INFOHASH... [--timeout S]
 //! ```
+//!
+//! INFOHASH is 40 hex digits, 32 base32 characters, 64 hex digits (a v2 hash, truncated to 20
+//! bytes as BEP 52 does for trackers) or a magnet link. `announce` identifies itself with
+//! `--peer-id` (40 hex digits), by default `-BP0100-trackerPPPPP` (PPPPP: `--port`), stable for a
+//! port so that a later `--event stopped` with the same `--port` removes the announce.
+//! `serve --allow FILE` serves only the info hashes in FILE, `--deny FILE` all but those (one
+//! per line in any INFOHASH form; blank lines and lines starting with `#` are skipped; `-` reads
+//! standard input). Exit codes: 0 success; 1 the answer is "no" (no answer, or the tracker
+//! refused); 2 bad usage or unreadable input. `--version` prints the version.
 //!
 //! `serve` prints a one-line stats summary every few seconds. `announce` prints
 //! `interval=N leechers=N seeders=N`, then one peer per line (`IP:PORT`, `[IPv6]:PORT`).
@@ -14,21 +23,33 @@
 //! batched recvmmsg/sendmmsg), one thread and `SO_REUSEPORT` socket per `--threads`. The
 //! client side drives the sans-IO `ClientCore` with a plain blocking std socket.
 
+use std::collections::HashSet;
+use std::io::Read;
 use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bip_examples::fail;
-use bip_util::InfoHash;
+use bip_examples::{fail, parse_info_hash};
+use bip_util::{InfoHash, PeerId};
 use bip_utracker::codec::{Event, ScrapeStats};
 use bip_utracker::{
-    seed_from_clock, AnnounceParams, AnnounceReply, ClientConfig, ClientCore, ClientEvent,
-    MemoryStore, MemoryStoreConfig, ServerConfig, ThreadedServer, TrackerUrl,
+    seed_from_clock, AccessList, AnnounceParams, AnnounceReply, ClientConfig, ClientCore,
+    ClientEvent, MemoryStore, MemoryStoreConfig, ServerConfig, ThreadedServer, TrackerUrl,
 };
 use clap::{Parser, Subcommand};
 
+/// The exit-code convention, at the end of every `--help`.
+const EXIT_CODES: &str = "Exit codes: 0 success; 1 the answer is \"no\" (no answer, or the \
+tracker refused); 2 bad usage or unreadable input.";
+
 #[derive(Parser)]
-#[command(about = "UDP tracker (BEP 15) server and client")]
+#[command(
+    name = "tracker",
+    version,
+    about = "UDP tracker (BEP 15) server and client",
+    after_help = EXIT_CODES
+)]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
@@ -37,6 +58,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Cmd {
     /// Run a tracker until Ctrl-C (or --seconds).
+    #[command(after_help = EXIT_CODES)]
     Serve {
         /// Address to bind, e.g. 127.0.0.1:6969 or [::]:6969.
         #[arg(long)]
@@ -53,16 +75,28 @@ enum Cmd {
         /// Server threads, one SO_REUSEPORT socket each.
         #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
         threads: u16,
+        /// Serve only the info hashes in FILE (one per line; `-`: standard input).
+        #[arg(long, value_name = "FILE", conflicts_with = "deny")]
+        allow: Option<PathBuf>,
+        /// Serve all but the info hashes in FILE (one per line; `-`: standard input).
+        #[arg(long, value_name = "FILE")]
+        deny: Option<PathBuf>,
     },
     /// Announce to a tracker and print the answer.
+    #[command(after_help = EXIT_CODES)]
     Announce {
         /// udp://host:port[/path?query]
         url: String,
-        /// Info hash (40 hex digits).
+        /// Info hash: 40 hex digits, 32 base32 characters, 64 hex digits (a v2 hash) or a magnet link.
+        #[arg(value_parser = parse_info_hash)]
         info_hash: InfoHash,
         /// Our TCP port.
         #[arg(long, default_value_t = 6881)]
         port: u16,
+        /// Our peer id, 40 hex digits (default: -BP0100-trackerPPPPP, PPPPP being --port, so
+        /// that `--event stopped` with the same --port removes an earlier announce).
+        #[arg(long, value_name = "HEX", value_parser = parse_peer_id)]
+        peer_id: Option<PeerId>,
         /// started, completed, stopped or none.
         #[arg(long, default_value = "started")]
         event: Event,
@@ -74,11 +108,12 @@ enum Cmd {
         timeout: f64,
     },
     /// Scrape info hashes.
+    #[command(after_help = EXIT_CODES)]
     Scrape {
         /// udp://host:port[/path?query]
         url: String,
-        /// Info hashes (40 hex digits each).
-        #[arg(required = true)]
+        /// Info hashes, each as announce takes it.
+        #[arg(required = true, value_parser = parse_info_hash)]
         info_hashes: Vec<InfoHash>,
         /// Overall timeout in seconds.
         #[arg(long, default_value_t = 10.0, value_parser = parse_seconds, allow_hyphen_values = true)]
@@ -94,6 +129,59 @@ fn parse_seconds(s: &str) -> Result<f64, String> {
     match s.trim().parse::<f64>() {
         Ok(x) if (0.0..=MAX_SECONDS).contains(&x) => Ok(x),
         _ => Err(format!("not a number of seconds from 0 to {MAX_SECONDS:e}")),
+    }
+}
+
+/// A peer id: 40 hex digits.
+fn parse_peer_id(s: &str) -> Result<PeerId, String> {
+    if s.len() != 40 {
+        return Err(format!(
+            "expected a peer id of 40 hex digits, got {}",
+            s.len()
+        ));
+    }
+    PeerId::from_hex(s).map_err(|e| format!("peer id: {e}"))
+}
+
+/// The default peer id of `announce`: [`bip_util::PEER_ID_PREFIX`] then `tracker` and the port
+/// in five digits, the same for every run on that port.
+fn default_peer_id(port: u16) -> PeerId {
+    let mut id = [0u8; 20];
+    id[..8].copy_from_slice(&bip_util::PEER_ID_PREFIX);
+    id[8..].copy_from_slice(format!("tracker{port:05}").as_bytes());
+    PeerId::from(id)
+}
+
+/// The access list of `serve`: `--allow FILE`, `--deny FILE` or neither. An unreadable file or
+/// a line that is not an info hash is a one-line error and exit code 2.
+fn access_list(allow: Option<&Path>, deny: Option<&Path>) -> AccessList {
+    let load = |path: &Path| -> HashSet<InfoHash> {
+        let text = if path == Path::new("-") {
+            let mut t = String::new();
+            std::io::stdin()
+                .read_to_string(&mut t)
+                .unwrap_or_else(|e| fail(2, format!("standard input: {e}")));
+            t
+        } else {
+            std::fs::read_to_string(path)
+                .unwrap_or_else(|e| fail(2, format!("{}: {e}", path.display())))
+        };
+        let mut set = HashSet::new();
+        for (i, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let h = parse_info_hash(line)
+                .unwrap_or_else(|e| fail(2, format!("{}:{}: {e}", path.display(), i + 1)));
+            set.insert(h);
+        }
+        set
+    };
+    match (allow, deny) {
+        (Some(a), _) => AccessList::Allow(load(a)),
+        (None, Some(d)) => AccessList::Deny(load(d)),
+        (None, None) => AccessList::Open,
     }
 }
 
@@ -118,16 +206,30 @@ fn main() {
             stats_every,
             interval,
             threads,
-        } => serve(bind, seconds, stats_every, interval, usize::from(threads)),
+            allow,
+            deny,
+        } => {
+            let access = access_list(allow.as_deref(), deny.as_deref());
+            serve(
+                bind,
+                seconds,
+                stats_every,
+                interval,
+                usize::from(threads),
+                access,
+            )
+        }
         Cmd::Announce {
             url,
             info_hash,
             port,
+            peer_id,
             event,
             left,
             timeout,
         } => {
-            let mut p = AnnounceParams::new(info_hash, bip_examples::our_peer_id(), port);
+            let peer_id = peer_id.unwrap_or_else(|| default_peer_id(port));
+            let mut p = AnnounceParams::new(info_hash, peer_id, port);
             p.event = event;
             p.left = left;
             match run_client(&url, timeout, |c, now, to, path| {
@@ -237,7 +339,14 @@ fn run_client(
     }
 }
 
-fn serve(bind: SocketAddr, seconds: Option<f64>, stats_every: f64, interval: u32, threads: usize) {
+fn serve(
+    bind: SocketAddr,
+    seconds: Option<f64>,
+    stats_every: f64,
+    interval: u32,
+    threads: usize,
+    access: AccessList,
+) {
     let start = Instant::now();
     let store = Arc::new(MemoryStore::new(
         MemoryStoreConfig::default(),
@@ -247,6 +356,7 @@ fn serve(bind: SocketAddr, seconds: Option<f64>, stats_every: f64, interval: u32
     let config = {
         let mut c = ServerConfig::default();
         c.announce_interval = interval;
+        c.access = access;
         c
     };
     let server = ThreadedServer::spawn(bind, threads, config, store.clone())

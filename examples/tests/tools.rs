@@ -1186,3 +1186,336 @@ fn torrent_load_limits_and_bencode_unsorted_json() {
     assert!(keys.windows(2).all(|w| w[0] < w[1]));
     assert!(stderr(&o).lines().count() > 1000);
 }
+
+// ---- issue 11: tracker, handshake and dht conventions ---------------------------------------
+
+/// A `tracker serve` child on a free port with `extra` options; its `udp://` announce URL.
+fn tracker_serve(extra: &[&str]) -> (KillOnDrop, String) {
+    let bind = format!("127.0.0.1:{}", free_udp_port());
+    let child = KillOnDrop(
+        tool("tracker")
+            .args(["serve", "--bind", &bind, "--seconds", "30"])
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    (child, format!("udp://{bind}/announce"))
+}
+
+fn tracker_announce(url: &str, ih: &str, extra: &[&str]) -> Output {
+    run(tool("tracker")
+        .args(["announce", url, ih, "--timeout", "5"])
+        .args(extra))
+}
+
+/// `tracker announce` keeps one peer id per `--port` (or takes `--peer-id`), so
+/// `--event stopped` removes the earlier announce; info hashes in every form.
+#[test]
+fn tracker_peer_id_and_stopped() {
+    let (_server, url) = tracker_serve(&[]);
+    let ih = "0123456789abcdef0123456789abcdef01234567";
+    let b32 = bip_util::InfoHash::from_hex(ih).unwrap().to_base32();
+    let v2 = format!("{ih}89abcdef0123456789abcdef");
+    let magnet = format!("magnet:?xt=urn:btih:{b32}&dn=x");
+    let peers = |o: &Output| -> Vec<String> {
+        assert!(o.status.success(), "{}", stderr(o));
+        stdout(o).lines().skip(1).map(str::to_owned).collect()
+    };
+    // Seeder on 5001 (v2 form), leecher on 5002 (magnet form): each sees the other.
+    peers(&tracker_announce(&url, &v2, &["--port", "5001"]));
+    let o = tracker_announce(&url, &magnet, &["--port", "5002", "--left", "9"]);
+    assert_eq!(peers(&o), ["127.0.0.1:5001"]);
+    // Stopped with the same --port (so the same default peer id): 5001 is gone.
+    let o = tracker_announce(&url, &b32, &["--port", "5001", "--event", "stopped"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = tracker_announce(&url, ih, &["--port", "5002", "--left", "9"]);
+    assert!(stdout(&o).starts_with("interval="), "{}", stdout(&o));
+    assert!(stdout(&o).contains(" seeders=0"), "{}", stdout(&o));
+    assert!(peers(&o).is_empty(), "{}", stdout(&o));
+    // An explicit --peer-id: stopping under another id leaves the announce in place.
+    let id = "2d5858303030302d6162636465666768696a6b6c";
+    peers(&tracker_announce(
+        &url,
+        ih,
+        &["--port", "5003", "--peer-id", id],
+    ));
+    tracker_announce(&url, ih, &["--port", "5003", "--event", "stopped"]);
+    let o = tracker_announce(&url, ih, &["--port", "5002", "--left", "9"]);
+    assert_eq!(peers(&o), ["127.0.0.1:5003"]);
+    let o = tracker_announce(
+        &url,
+        ih,
+        &["--port", "5003", "--peer-id", id, "--event", "stopped"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = tracker_announce(&url, ih, &["--port", "5002", "--left", "9"]);
+    assert!(peers(&o).is_empty(), "{}", stdout(&o));
+    // Scrape in base32 prints the hex form.
+    let o = run(tool("tracker").args(["scrape", &url, &b32]));
+    assert!(
+        stdout(&o).starts_with(&format!("{ih} seeders=0 ")),
+        "{}",
+        stdout(&o)
+    );
+    // A bad peer id or info hash: exit 2, one line.
+    for (h, extra) in [
+        (ih, &["--peer-id", "abc"][..]),
+        ("0123", &[][..]),
+        ("magnet:?dn=x", &[][..]),
+    ] {
+        let o = tracker_announce("udp://127.0.0.1:9/announce", h, extra);
+        assert_eq!(o.status.code(), Some(2), "{h} {extra:?}: {}", stderr(&o));
+    }
+}
+
+/// `tracker serve --allow FILE` / `--deny FILE` (one info hash per line, any form).
+#[test]
+fn tracker_serve_access_lists() {
+    let d = TempDir::new("tool-tracker-access");
+    let (h1, h2) = (
+        "0123456789abcdef0123456789abcdef01234567",
+        "89abcdef0123456789abcdef0123456789abcdef",
+    );
+    let b32 = bip_util::InfoHash::from_hex(h1).unwrap().to_base32();
+    d.write("allow.txt", format!("# allowed\n\n  {b32}  \n").as_bytes());
+    d.write(
+        "deny.txt",
+        format!("magnet:?xt=urn:btih:{h1}&dn=x\n").as_bytes(),
+    );
+    d.write("bad.txt", format!("{h1}\nnot-a-hash\n").as_bytes());
+    let path = |n: &str| d.path().join(n).to_string_lossy().into_owned();
+
+    let (_allow, url) = tracker_serve(&["--allow", &path("allow.txt")]);
+    let o = tracker_announce(&url, h1, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = tracker_announce(&url, h2, &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("not allowed"), "{}", stderr(&o));
+
+    let (_deny, url) = tracker_serve(&["--deny", &path("deny.txt")]);
+    let o = tracker_announce(&url, h1, &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let o = tracker_announce(&url, h2, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    for args in [
+        vec!["--allow", "/nonexistent/allow.txt"],
+        vec!["--deny", &path("bad.txt")],
+        vec!["--allow", &path("allow.txt"), "--deny", &path("deny.txt")],
+    ] {
+        let o = run(tool("tracker")
+            .args(["serve", "--bind", "127.0.0.1:0", "--seconds", "0"])
+            .args(&args));
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(o.stdout.is_empty(), "{args:?}");
+    }
+    let o = run(tool("tracker")
+        .args(["serve", "--bind", "127.0.0.1:0", "--seconds", "0"])
+        .args(["--deny", &path("bad.txt")]));
+    assert!(stderr(&o).contains("bad.txt:2: "), "{}", stderr(&o));
+    assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
+}
+
+/// `handshake listen` reports each remote address; the tool advertises no extension bits
+/// unless `--reserved` is given; info hashes in every form.
+#[test]
+fn handshake_reserved_remote_address_and_hash_forms() {
+    let port = {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let addr = format!("127.0.0.1:{port}");
+    let ih = "0123456789abcdef0123456789abcdef01234567";
+    let b32 = bip_util::InfoHash::from_hex(ih).unwrap().to_base32();
+    let mut listener = KillOnDrop(
+        tool("handshake")
+            .args(["listen", &addr, &b32, "--seconds", "20"])
+            .args(["--reserved", "0000000000100005"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let magnet = format!("magnet:?xt=urn:btih:{ih}");
+    let mut connected = None;
+    for _ in 0..50 {
+        let o = run(tool("handshake").args(["connect", &addr, &magnet, "--timeout", "5"]));
+        if o.status.success() {
+            connected = Some(stdout(&o));
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let line = connected.expect("connect to the listener");
+    assert!(
+        line.trim()
+            .ends_with(" reserved=0000000000100005 extensions=dht,fast,extension_protocol"),
+        "{line}"
+    );
+    let mut out = BufReader::new(listener.stdout.take().unwrap());
+    let mut heard = String::new();
+    out.read_line(&mut heard).unwrap();
+    assert!(
+        heard
+            .trim()
+            .ends_with(" reserved=0000000000000000 extensions="),
+        "{heard}"
+    );
+    let mut err = BufReader::new(listener.stderr.take().unwrap());
+    let mut done = String::new();
+    while !done.contains("handshake complete") {
+        done.clear();
+        assert!(
+            err.read_line(&mut done).unwrap() > 0,
+            "listener stderr closed"
+        );
+    }
+    assert!(
+        done.starts_with("127.0.0.1:") && done.trim().ends_with(": handshake complete"),
+        "{done}"
+    );
+    // The v2 form (64 hex digits) is truncated to the same 20 bytes.
+    let v2 = format!("{ih}89abcdef0123456789abcdef");
+    let o = run(tool("handshake").args(["connect", &addr, &v2, "--timeout", "5"]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    for bad in [
+        vec!["connect", &addr, ih, "--reserved", "00"],
+        vec!["connect", &addr, "0123"],
+    ] {
+        let o = run(tool("handshake").args(&bad));
+        assert_eq!(o.status.code(), Some(2), "{bad:?}: {}", stderr(&o));
+    }
+}
+
+/// `dht` takes the same info-hash forms: a bad one is a usage error (2), the others reach the
+/// lookup (1: nobody answers).
+#[test]
+fn dht_info_hash_forms() {
+    let dead = format!("127.0.0.1:{}", free_udp_port());
+    let v2 = format!("{DHT_IH}89abcdef0123456789abcdef");
+    let magnet = format!("magnet:?xt=urn:btih:{DHT_IH}");
+    for (h, code) in [("0123", 2), (v2.as_str(), 1), (magnet.as_str(), 1)] {
+        let o = run_bounded(
+            tool("dht").args([
+                "--bind",
+                "127.0.0.1:0",
+                "--bootstrap",
+                &dead,
+                "scrape",
+                h,
+                "--timeout",
+                "1",
+            ]),
+            Duration::from_secs(15),
+        );
+        assert_eq!(o.status.code(), Some(code), "{h}: {}", stderr(&o));
+        assert_eq!(stderr(&o).lines().count(), 1, "{h}: {}", stderr(&o));
+    }
+}
+
+/// `--version` and the exit-code convention in every `--help` of tracker and handshake.
+#[test]
+fn tracker_and_handshake_version_and_exit_codes() {
+    for (name, subs) in [
+        ("tracker", &["", "serve", "announce", "scrape"][..]),
+        ("handshake", &["", "connect", "listen"][..]),
+    ] {
+        for sub in subs {
+            let mut c = tool(name);
+            if !sub.is_empty() {
+                c.arg(sub);
+            }
+            let o = run(c.arg("--help"));
+            assert!(
+                stdout(&o).contains("Exit codes: 0 success; 1 "),
+                "{name} {sub}"
+            );
+        }
+        let o = run(tool(name).arg("--version"));
+        assert_eq!(
+            stdout(&o).trim(),
+            format!("{name} {}", env!("CARGO_PKG_VERSION"))
+        );
+    }
+}
+
+/// The README's synopsis of the tracker, handshake and dht tools names only options their
+/// `--help` lists: every `` `tool SUB ...` `` and `` `... SUB ...` `` span of the README's
+/// "Examples and tools" bullets is checked against `tool SUB --help`.
+#[test]
+fn readme_synopsis_matches_tracker_handshake_dht_help() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md"))
+            .unwrap();
+    let section = readme
+        .split("## Examples and tools")
+        .nth(1)
+        .expect("README section")
+        .split("\n## ")
+        .next()
+        .unwrap();
+    let tools: [(&str, &[&str]); 3] = [
+        ("tracker", &["serve", "announce", "scrape"]),
+        ("handshake", &["connect", "listen"]),
+        (
+            "dht",
+            &[
+                "get-peers",
+                "announce",
+                "serve",
+                "put",
+                "get",
+                "put-mutable",
+                "get-mutable",
+                "sample",
+                "scrape",
+            ],
+        ),
+    ];
+    let mut spans = std::collections::HashMap::new();
+    let mut checked = 0;
+    for bullet in section.split("\n- ") {
+        let mut current: Option<(&str, &[&str])> = None;
+        for span in bullet.split('`').skip(1).step_by(2) {
+            let words: Vec<&str> = span.split_whitespace().collect();
+            // A span starting with a tool's name sets the tool of the `...` spans after it;
+            // other spans (values, output) are not synopses.
+            match words.first() {
+                Some(&"...") => {}
+                Some(w) => match tools.iter().copied().find(|(n, _)| n == w) {
+                    Some(t) => current = Some(t),
+                    None => continue,
+                },
+                None => continue,
+            }
+            let Some((name, subs)) = current else {
+                continue;
+            };
+            let Some(sub) = words.iter().find(|w| subs.contains(w)) else {
+                panic!("{name}: no subcommand in README span `{span}`");
+            };
+            let help = stdout(&run(tool(name).args([sub, "--help"])));
+            for opt in span
+                .split(|c: char| c.is_whitespace() || "[]|.".contains(c))
+                .filter(|w| w.starts_with("--"))
+            {
+                assert!(
+                    help.contains(opt),
+                    "{name} {sub}: {opt} in README, not in --help"
+                );
+                checked += 1;
+            }
+            *spans.entry(name).or_insert(0) += 1;
+        }
+    }
+    for (name, _) in tools {
+        assert!(
+            spans.get(name).copied().unwrap_or(0) >= 2,
+            "{name}: {spans:?}"
+        );
+    }
+    assert!(checked >= 15, "{checked}");
+}
