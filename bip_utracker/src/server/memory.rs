@@ -2,7 +2,7 @@
 //! address.
 
 use std::collections::hash_map::Entry;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -53,15 +53,18 @@ struct PeerEntry<A> {
     id: PeerId,
     addr: A,
     port: u16,
-    seeder: bool,
     seen: u32,
-    /// The request's source address, whose share this entry counts against.
-    source: IpAddr,
+    seeder: bool,
+    /// The entry counts against a source address other than its own `addr` (kept in the
+    /// list's [`Extra::foreign`]); false in the common case, where the request came from the
+    /// peer's own address and nothing more is stored.
+    foreign: bool,
 }
 
 /// The store's maps: ahash keyed from the store's seed (fast, and a client cannot aim
 /// collisions at keys it does not know).
 type KeyedMap<K, V> = HashMap<K, V, ahash::RandomState>;
+type KeyedSet<K> = HashSet<K, ahash::RandomState>;
 
 /// Peer lists longer than this keep a hash index; shorter ones (most swarms) are searched
 /// linearly in the list the answer is read from anyway: no second table to miss in cache.
@@ -70,18 +73,38 @@ const INDEX_ABOVE: usize = 32;
 #[derive(Debug)]
 struct PeerList<A> {
     list: Vec<PeerEntry<A>>,
-    index: Option<Box<KeyedMap<(PeerId, A), u32>>>,
-    /// Entries per source address, once the list has been full (`None` while it never was:
-    /// the common small swarm pays nothing).
-    shares: Option<Box<KeyedMap<IpAddr, u32>>>,
+    /// What only big, once-full or proxied swarms need, behind one pointer (`None` in the
+    /// common small swarm).
+    extra: Option<Box<Extra<A>>>,
+}
+
+#[derive(Debug)]
+struct Extra<A> {
+    index: Option<KeyedMap<(PeerId, A), u32>>,
+    /// Entries per source address, once the list has been full (`None` while it never was).
+    shares: Option<KeyedMap<IpAddr, u32>>,
+    /// The source of each entry whose source is not its own address.
+    foreign: KeyedMap<(PeerId, A), IpAddr>,
+}
+
+impl<A> Extra<A> {
+    fn new(hasher: &ahash::RandomState) -> Self {
+        Extra {
+            index: None,
+            shares: None,
+            foreign: HashMap::with_hasher(hasher.clone()),
+        }
+    }
+    fn is_unused(&self) -> bool {
+        self.index.is_none() && self.shares.is_none() && self.foreign.is_empty()
+    }
 }
 
 impl<A> Default for PeerList<A> {
     fn default() -> Self {
         PeerList {
             list: Vec::new(),
-            index: None,
-            shares: None,
+            extra: None,
         }
     }
 }
@@ -90,15 +113,23 @@ impl<A> Default for PeerList<A> {
 /// peer encoder.
 trait PeerAddr: Copy + Eq + std::hash::Hash {
     fn put(&self, port: u16, out: &mut Vec<u8>);
+    /// The address as a source address (an entry's own, unless it is foreign).
+    fn ip(&self) -> IpAddr;
 }
 impl PeerAddr for Ipv4Addr {
     fn put(&self, port: u16, out: &mut Vec<u8>) {
         bip_util::compact::encode_peer_v4(&SocketAddrV4::new(*self, port), out);
     }
+    fn ip(&self) -> IpAddr {
+        IpAddr::V4(*self)
+    }
 }
 impl PeerAddr for Ipv6Addr {
     fn put(&self, port: u16, out: &mut Vec<u8>) {
         bip_util::compact::encode_peer_v6(&SocketAddrV6::new(*self, port, 0, 0), out);
+    }
+    fn ip(&self) -> IpAddr {
+        IpAddr::V6(*self)
     }
 }
 
@@ -158,32 +189,63 @@ struct ShareChange {
 }
 
 impl<A: PeerAddr> PeerList<A> {
-    fn remove_at(&mut self, i: usize) -> PeerEntry<A> {
+    /// The source address `e` counts against.
+    fn source_of(&self, e: &PeerEntry<A>) -> IpAddr {
+        if e.foreign {
+            if let Some(ip) = self
+                .extra
+                .as_ref()
+                .and_then(|x| x.foreign.get(&(e.id, e.addr)))
+            {
+                return *ip;
+            }
+        }
+        e.addr.ip()
+    }
+
+    fn extra_mut(&mut self, hasher: &ahash::RandomState) -> &mut Extra<A> {
+        self.extra
+            .get_or_insert_with(|| Box::new(Extra::new(hasher)))
+    }
+
+    /// Removes entry `i`; returns it with its source.
+    fn remove_at(&mut self, i: usize) -> (PeerEntry<A>, IpAddr) {
         let e = self.list.swap_remove(i);
-        if let Some(index) = &mut self.index {
-            if self.list.len() <= INDEX_ABOVE / 2 {
-                // Hysteresis: drop the index well below the threshold.
-                self.index = None;
-            } else {
-                index.remove(&(e.id, e.addr));
-                if let Some(moved) = self.list.get(i) {
-                    index.insert((moved.id, moved.addr), i as u32);
+        let mut source = e.addr.ip();
+        if let Some(x) = &mut self.extra {
+            if let Some(index) = &mut x.index {
+                if self.list.len() <= INDEX_ABOVE / 2 {
+                    // Hysteresis: drop the index well below the threshold.
+                    x.index = None;
+                } else {
+                    index.remove(&(e.id, e.addr));
+                    if let Some(moved) = self.list.get(i) {
+                        index.insert((moved.id, moved.addr), i as u32);
+                    }
                 }
             }
-        }
-        if let Some(shares) = &mut self.shares {
-            if let Entry::Occupied(mut o) = shares.entry(e.source) {
-                *o.get_mut() -= 1;
-                if *o.get() == 0 {
-                    o.remove();
+            if e.foreign {
+                if let Some(ip) = x.foreign.remove(&(e.id, e.addr)) {
+                    source = ip;
                 }
             }
+            if let Some(shares) = &mut x.shares {
+                if let Entry::Occupied(mut o) = shares.entry(source) {
+                    *o.get_mut() -= 1;
+                    if *o.get() == 0 {
+                        o.remove();
+                    }
+                }
+            }
+            if x.is_unused() {
+                self.extra = None;
+            }
         }
-        e
+        (e, source)
     }
 
     fn find(&self, key: &(PeerId, A)) -> Option<usize> {
-        match &self.index {
+        match self.extra.as_ref().and_then(|x| x.index.as_ref()) {
             Some(index) => index.get(key).map(|&i| i as usize),
             None => self
                 .list
@@ -192,26 +254,32 @@ impl<A: PeerAddr> PeerList<A> {
         }
     }
 
-    fn push(&mut self, e: PeerEntry<A>, hasher: &ahash::RandomState) -> usize {
+    fn push(&mut self, mut e: PeerEntry<A>, source: IpAddr, hasher: &ahash::RandomState) -> usize {
         let i = self.list.len();
         let key = (e.id, e.addr);
-        if let Some(shares) = &mut self.shares {
-            *shares.entry(e.source).or_insert(0) += 1;
+        e.foreign = source != e.addr.ip();
+        if e.foreign {
+            self.extra_mut(hasher).foreign.insert(key, source);
+        }
+        if let Some(shares) = self.extra.as_mut().and_then(|x| x.shares.as_mut()) {
+            *shares.entry(source).or_insert(0) += 1;
+        }
+        if self.list.len() == self.list.capacity() {
+            // Grow by half (at least 4) rather than double: most swarms are small and stop
+            // growing, and a doubled list would carry up to half its entries empty.
+            let c = self.list.capacity();
+            self.list.reserve_exact((c / 2).max(4));
         }
         self.list.push(e);
-        match &mut self.index {
-            Some(index) => {
-                index.insert(key, i as u32);
+        let len = self.list.len();
+        if let Some(index) = self.extra.as_mut().and_then(|x| x.index.as_mut()) {
+            index.insert(key, i as u32);
+        } else if len > INDEX_ABOVE {
+            let mut index = KeyedMap::with_capacity_and_hasher(len * 2, hasher.clone());
+            for (j, p) in self.list.iter().enumerate() {
+                index.insert((p.id, p.addr), j as u32);
             }
-            None if self.list.len() > INDEX_ABOVE => {
-                let mut index =
-                    KeyedMap::with_capacity_and_hasher(self.list.len() * 2, hasher.clone());
-                for (j, p) in self.list.iter().enumerate() {
-                    index.insert((p.id, p.addr), j as u32);
-                }
-                self.index = Some(Box::new(index));
-            }
-            None => {}
+            self.extra_mut(hasher).index = Some(index);
         }
         i
     }
@@ -226,14 +294,14 @@ impl<A: PeerAddr> PeerList<A> {
         rng: &mut CoreRng,
         hasher: &ahash::RandomState,
     ) -> Option<usize> {
-        if self.shares.is_none() {
+        if self.extra.as_ref().is_none_or(|x| x.shares.is_none()) {
             let mut shares = KeyedMap::with_hasher(hasher.clone());
             for e in &self.list {
-                *shares.entry(e.source).or_insert(0u32) += 1;
+                *shares.entry(self.source_of(e)).or_insert(0u32) += 1;
             }
-            self.shares = Some(Box::new(shares));
+            self.extra_mut(hasher).shares = Some(shares);
         }
-        let shares = self.shares.as_ref()?;
+        let shares = self.extra.as_ref()?.shares.as_ref()?;
         let mine = shares.get(&source).copied().unwrap_or(0);
         let (top, top_n) = shares
             .iter()
@@ -254,7 +322,7 @@ impl<A: PeerAddr> PeerList<A> {
         let start = rng.random_range(0..n);
         (0..n)
             .map(|k| (start + k) % n)
-            .find(|&i| self.list[i].source == loser)
+            .find(|&i| self.source_of(&self.list[i]) == loser)
     }
 
     /// Records one announce; returns the share change for the store-wide count.
@@ -268,9 +336,9 @@ impl<A: PeerAddr> PeerList<A> {
         let mut change = ShareChange::default();
         let key = (a.id, a.ip);
         if a.event == Event::STOPPED {
-            if let Some(e) = self.remove(&key) {
+            if let Some((e, source)) = self.remove(&key) {
                 counts.sub(e.seeder);
-                change.removed = Some(e.source);
+                change.removed = Some(source);
             }
             return change;
         }
@@ -294,9 +362,9 @@ impl<A: PeerAddr> PeerList<A> {
                 let mut room = self.list.len() < env.max_peers.max(1);
                 if !room {
                     if let Some(v) = self.victim(a.source, env.rng, env.hasher) {
-                        let e = self.remove_at(v);
+                        let (e, source) = self.remove_at(v);
                         counts.sub(e.seeder);
-                        change.removed = Some(e.source);
+                        change.removed = Some(source);
                         room = true;
                     }
                 }
@@ -311,10 +379,11 @@ impl<A: PeerAddr> PeerList<A> {
                             id: a.id,
                             addr: a.ip,
                             port: a.port,
-                            seeder: a.seeder,
                             seen: env.now,
-                            source: a.source,
+                            seeder: a.seeder,
+                            foreign: false,
                         },
+                        a.source,
                         env.hasher,
                     ))
                 } else {
@@ -329,7 +398,7 @@ impl<A: PeerAddr> PeerList<A> {
     }
 
     /// Removes the peer with `key`, if present.
-    fn remove(&mut self, key: &(PeerId, A)) -> Option<PeerEntry<A>> {
+    fn remove(&mut self, key: &(PeerId, A)) -> Option<(PeerEntry<A>, IpAddr)> {
         let i = self.find(key)?;
         Some(self.remove_at(i))
     }
@@ -360,31 +429,45 @@ impl<A: PeerAddr> PeerList<A> {
         let mut i = 0;
         while i < self.list.len() {
             if self.list[i].seen < cutoff {
-                let e = self.remove_at(i);
+                let (e, source) = self.remove_at(i);
                 counts.sub(e.seeder);
-                removed.push(e.source);
+                removed.push(source);
             } else {
                 i += 1;
             }
         }
+    }
+
+    /// Every entry's source.
+    fn sources(&self) -> impl Iterator<Item = IpAddr> + '_ {
+        self.list.iter().map(|e| self.source_of(e))
     }
 }
 
 #[derive(Debug, Default)]
 struct Torrent {
     v4: PeerList<Ipv4Addr>,
-    v6: PeerList<Ipv6Addr>,
+    /// IPv6 peers, boxed: most swarms have none and pay one pointer.
+    v6: Option<Box<PeerList<Ipv6Addr>>>,
     counts: Counts,
 }
 
 impl Torrent {
     fn is_empty(&self) -> bool {
-        self.v4.list.is_empty() && self.v6.list.is_empty()
+        self.v4.list.is_empty() && self.v6.as_ref().is_none_or(|l| l.list.is_empty())
     }
     fn sources(&self) -> impl Iterator<Item = IpAddr> + '_ {
-        let a = self.v4.list.iter().map(|e| e.source);
-        let b = self.v6.list.iter().map(|e| e.source);
-        a.chain(b)
+        let b = self.v6.iter().flat_map(|l| l.sources());
+        self.v4.sources().chain(b)
+    }
+    fn expire(&mut self, cutoff: u32, removed: &mut Vec<IpAddr>) {
+        self.v4.expire(cutoff, &mut self.counts, removed);
+        if let Some(l) = &mut self.v6 {
+            l.expire(cutoff, &mut self.counts, removed);
+            if l.list.is_empty() && l.extra.is_none() {
+                self.v6 = None;
+            }
+        }
     }
 }
 
@@ -409,8 +492,81 @@ pub struct MemoryStore {
     shards: Box<[Mutex<Shard>]>,
     /// Store-wide entries per source address, sharded by address. Locked after a torrent
     /// shard, never before.
-    shares: Box<[Mutex<KeyedMap<IpAddr, u32>>]>,
+    shares: Box<[Mutex<Shares>]>,
     share_hasher: ahash::RandomState,
+}
+
+/// One shard of the store-wide entry counts. Most addresses hold one entry (a peer announcing
+/// from its own address): those are only members of a set (an IPv4 one costs 4 bytes plus a
+/// control byte); counts are kept for the few addresses holding more.
+#[derive(Debug)]
+struct Shares {
+    one_v4: KeyedSet<u32>,
+    one_v6: KeyedSet<Ipv6Addr>,
+    many: KeyedMap<IpAddr, u32>,
+}
+
+impl Shares {
+    fn new(hasher: &ahash::RandomState) -> Self {
+        Shares {
+            one_v4: HashSet::with_hasher(hasher.clone()),
+            one_v6: HashSet::with_hasher(hasher.clone()),
+            many: HashMap::with_hasher(hasher.clone()),
+        }
+    }
+
+    fn has_one(&self, ip: &IpAddr) -> bool {
+        match ip {
+            IpAddr::V4(v4) => self.one_v4.contains(&v4.to_bits()),
+            IpAddr::V6(v6) => self.one_v6.contains(v6),
+        }
+    }
+
+    fn take_one(&mut self, ip: &IpAddr) -> bool {
+        match ip {
+            IpAddr::V4(v4) => self.one_v4.remove(&v4.to_bits()),
+            IpAddr::V6(v6) => self.one_v6.remove(v6),
+        }
+    }
+
+    fn put_one(&mut self, ip: IpAddr) {
+        match ip {
+            IpAddr::V4(v4) => self.one_v4.insert(v4.to_bits()),
+            IpAddr::V6(v6) => self.one_v6.insert(v6),
+        };
+    }
+
+    fn get(&self, ip: &IpAddr) -> u32 {
+        match self.many.get(ip) {
+            Some(n) => *n,
+            None => u32::from(self.has_one(ip)),
+        }
+    }
+
+    fn add(&mut self, ip: IpAddr) {
+        if let Some(n) = self.many.get_mut(&ip) {
+            *n += 1;
+        } else if self.take_one(&ip) {
+            self.many.insert(ip, 2);
+        } else {
+            self.put_one(ip);
+        }
+    }
+
+    fn sub(&mut self, ip: IpAddr) {
+        match self.many.entry(ip) {
+            Entry::Occupied(mut o) => {
+                *o.get_mut() -= 1;
+                if *o.get() <= 1 {
+                    o.remove();
+                    self.put_one(ip);
+                }
+            }
+            Entry::Vacant(_) => {
+                self.take_one(&ip);
+            }
+        }
+    }
 }
 
 impl MemoryStore {
@@ -444,7 +600,7 @@ impl MemoryStore {
             root.random(),
         );
         let shares = (0..n)
-            .map(|_| Mutex::new(HashMap::with_hasher(share_hasher.clone())))
+            .map(|_| Mutex::new(Shares::new(&share_hasher)))
             .collect();
         MemoryStore {
             config,
@@ -465,7 +621,7 @@ impl MemoryStore {
         &self.shards[((x >> 32) as usize) % self.shards.len()]
     }
 
-    fn share_shard(&self, ip: &IpAddr) -> &Mutex<KeyedMap<IpAddr, u32>> {
+    fn share_shard(&self, ip: &IpAddr) -> &Mutex<Shares> {
         let x = self.share_hasher.hash_one(ip);
         &self.shares[(x as usize) % self.shares.len()]
     }
@@ -475,7 +631,7 @@ impl MemoryStore {
             .share_shard(ip)
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        s.get(ip).copied().unwrap_or(0)
+        s.get(ip)
     }
 
     fn adjust_share(&self, ip: IpAddr, added: bool) {
@@ -483,22 +639,10 @@ impl MemoryStore {
             .share_shard(&ip)
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        match s.entry(ip) {
-            Entry::Occupied(mut o) => {
-                if added {
-                    *o.get_mut() += 1;
-                } else {
-                    *o.get_mut() -= 1;
-                    if *o.get() == 0 {
-                        o.remove();
-                    }
-                }
-            }
-            Entry::Vacant(v) => {
-                if added {
-                    v.insert(1);
-                }
-            }
+        if added {
+            s.add(ip);
+        } else {
+            s.sub(ip);
         }
     }
 
@@ -522,7 +666,7 @@ impl MemoryStore {
             p += s
                 .torrents
                 .values()
-                .map(|t| t.v4.list.len() + t.v6.list.len())
+                .map(|t| t.v4.list.len() + t.v6.as_ref().map_or(0, |l| l.list.len()))
                 .sum::<usize>();
         }
         (t, p)
@@ -551,8 +695,7 @@ impl MemoryStore {
 
 fn expire_shard(s: &mut Shard, cutoff: u32, removed: &mut Vec<IpAddr>) {
     s.torrents.retain(|_, t| {
-        t.v4.expire(cutoff, &mut t.counts, removed);
-        t.v6.expire(cutoff, &mut t.counts, removed);
+        t.expire(cutoff, removed);
         !t.is_empty()
     });
 }
@@ -626,7 +769,7 @@ impl Store for MemoryStore {
                 &mut env,
                 out,
             ),
-            IpAddr::V6(ip) => t.v6.announce(
+            IpAddr::V6(ip) => t.v6.get_or_insert_with(Box::default).announce(
                 &mut t.counts,
                 &PeerAnnounce {
                     id: a.peer_id,
@@ -642,6 +785,12 @@ impl Store for MemoryStore {
                 out,
             ),
         };
+        if t.v6
+            .as_ref()
+            .is_some_and(|l| l.list.is_empty() && l.extra.is_none())
+        {
+            t.v6 = None;
+        }
         let counts = SwarmCounts {
             seeders: t.counts.seeders,
             leechers: t.counts.leechers,
@@ -673,5 +822,128 @@ impl Store for MemoryStore {
 
     fn housekeeping(&self, now: Instant) {
         self.expire(now);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::SocketAddr;
+
+    use super::*;
+
+    fn announce(
+        s: &MemoryStore,
+        now: Instant,
+        t: u32,
+        peer: SocketAddr,
+        source: IpAddr,
+        id: u32,
+        event: Event,
+    ) {
+        let mut pid = [0u8; 20];
+        pid[..4].copy_from_slice(&id.to_be_bytes());
+        let mut a = Announce::new(
+            InfoHash::from_sha1(&t.to_be_bytes()),
+            PeerId::new(pid),
+            peer,
+        );
+        a.source = source;
+        a.event = event;
+        let family = match peer {
+            SocketAddr::V4(_) => AddressFamily::V4,
+            SocketAddr::V6(_) => AddressFamily::V6,
+        };
+        s.announce(now, &a, family, &mut Vec::new()).unwrap();
+    }
+
+    fn v4(n: u32) -> SocketAddr {
+        SocketAddr::from((Ipv4Addr::from(0x0a00_0000 | n), 6881))
+    }
+
+    #[test]
+    fn entries_are_counted_against_their_source_through_every_removal() {
+        let now = Instant::now();
+        let s = MemoryStore::new(MemoryStoreConfig::default(), now, 7);
+        let proxy: IpAddr = "192.0.2.1".parse().unwrap();
+        let own = v4(1);
+        // Own-address entries: none, one, two, one, none.
+        assert_eq!(s.peers_of(own.ip()), 0);
+        announce(&s, now, 1, own, own.ip(), 1, Event::STARTED);
+        assert_eq!(s.peers_of(own.ip()), 1);
+        announce(&s, now, 2, own, own.ip(), 1, Event::STARTED);
+        assert_eq!(s.peers_of(own.ip()), 2);
+        announce(&s, now, 1, own, own.ip(), 1, Event::STOPPED);
+        assert_eq!(s.peers_of(own.ip()), 1);
+        // Entries from a source other than their address (the IP field honoured).
+        for n in 10..20 {
+            announce(&s, now, 3, v4(n), proxy, n, Event::STARTED);
+            assert_eq!(s.peers_of(v4(n).ip()), 0);
+        }
+        assert_eq!(s.peers_of(proxy), 10);
+        // A v4-mapped IPv6 peer address from its own (canonical) v4 source.
+        let mapped = SocketAddr::new("::ffff:10.0.0.99".parse().unwrap(), 6881);
+        announce(
+            &s,
+            now,
+            3,
+            mapped,
+            mapped.ip().to_canonical(),
+            99,
+            Event::STARTED,
+        );
+        assert_eq!(s.peers_of(v4(99).ip()), 1);
+        announce(&s, now, 3, v4(10), proxy, 10, Event::STOPPED);
+        assert_eq!(s.peers_of(proxy), 9);
+        // Torrent 1 stays (empty) until expiry.
+        assert_eq!(s.len(), (3, 11));
+        // Expiry releases every source.
+        let later = now + MemoryStoreConfig::default().peer_ttl + Duration::from_secs(2);
+        s.expire(later);
+        assert_eq!(s.len(), (0, 0));
+        for ip in [proxy, own.ip(), v4(99).ip(), v4(11).ip()] {
+            assert_eq!(s.peers_of(ip), 0, "{ip}");
+        }
+    }
+
+    #[test]
+    fn a_proxied_flood_displaces_only_the_proxy() {
+        let now = Instant::now();
+        let config = MemoryStoreConfig {
+            max_peers_per_torrent: 20,
+            max_peers_per_address: 50,
+            ..MemoryStoreConfig::default()
+        };
+        let s = MemoryStore::new(config, now, 9);
+        for n in 0..10 {
+            announce(&s, now, 1, v4(n), v4(n).ip(), n, Event::STARTED);
+        }
+        let proxy: IpAddr = "192.0.2.66".parse().unwrap();
+        for n in 100..200 {
+            announce(&s, now, 1, v4(n), proxy, n, Event::STARTED);
+        }
+        assert_eq!(s.len(), (1, 20));
+        assert_eq!(s.peers_of(proxy), 10);
+        for n in 0..10 {
+            assert_eq!(s.peers_of(v4(n).ip()), 1);
+        }
+        // The store-wide cap counts the proxied entries across torrents.
+        for t in 2..100 {
+            announce(&s, now, t, v4(1000 + t), proxy, 1000 + t, Event::STARTED);
+        }
+        assert_eq!(s.peers_of(proxy), 50);
+        // Evicting a whole torrent (max_torrents) releases its proxied entries too.
+        let config = MemoryStoreConfig {
+            max_torrents: 1,
+            shards: 1,
+            ..MemoryStoreConfig::default()
+        };
+        let s = MemoryStore::new(config, now, 9);
+        for n in 0..5 {
+            announce(&s, now, 1, v4(n), proxy, n, Event::STARTED);
+        }
+        assert_eq!(s.peers_of(proxy), 5);
+        announce(&s, now, 2, v4(9), v4(9).ip(), 9, Event::STARTED);
+        assert_eq!(s.peers_of(proxy), 0);
+        assert_eq!(s.peers_of(v4(9).ip()), 1);
     }
 }
