@@ -63,7 +63,8 @@ use tokio_stream::StreamExt;
 #[command(
     name = "dht",
     version,
-    about = "Mainline DHT node: find peers, announce, or serve"
+    about = "Mainline DHT node: find peers, announce, or serve",
+    after_help = "Exit codes: 0 success; 1 the answer is \"no\" (no node answered, no peers or item found, nobody accepted); 2 bad usage or unreadable input."
 )]
 struct Cli {
     /// Address to bind (one IPv4 and/or one IPv6), e.g. 0.0.0.0:6881 or [::]:6881.
