@@ -735,10 +735,28 @@ impl<'a> Message<'a> {
     /// dictionary. Unknown keys are ignored. Errors name the offending field as a path (`t`,
     /// `a.id`, `r.values`, `e`, ...).
     pub fn decode(bytes: &'a [u8]) -> Result<Message<'a>, DecodeError> {
-        let mut decoder = Decoder::lenient().max_depth(MAX_DEPTH);
+        Self::decode_with(&mut Self::decoder(), bytes)
+    }
+
+    /// A bencode decoder configured as [`Message::decode`] needs it, to keep and pass to
+    /// [`Message::decode_with`].
+    pub fn decoder() -> Decoder {
+        Decoder::lenient().max_depth(MAX_DEPTH)
+    }
+
+    /// [`Message::decode`] with a decoder made by [`Message::decoder`] and kept between
+    /// datagrams: its token buffers are reused, so a steady stream of datagrams decodes without
+    /// allocating.
+    pub fn decode_with(decoder: &mut Decoder, bytes: &'a [u8]) -> Result<Message<'a>, DecodeError> {
         let doc = decoder
             .decode(bytes)
             .map_err(|e| DecodeError::Bencode { offset: e.offset })?;
+        let msg = Self::from_document(&doc);
+        decoder.recycle(doc);
+        msg
+    }
+
+    fn from_document(doc: &bip_bencode::Document<'a>) -> Result<Message<'a>, DecodeError> {
         let root = doc.root().as_dict().ok_or(DecodeError::NotADict)?;
 
         let (mut t, mut y, mut q, mut a, mut r, mut e) = (None, None, None, None, None, None);

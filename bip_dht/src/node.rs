@@ -626,6 +626,8 @@ pub struct Node {
     /// Smoothed round-trip time and its variation, seconds (RFC 6298 style).
     srtt: Option<(f64, f64)>,
     scratch: Vec<u8>,
+    /// The KRPC decoder, kept so its buffers are reused ([`Message::decode_with`]).
+    decoder: bip_bencode::Decoder,
     scratch6: Vec<u8>,
     peers_buf: Vec<SocketAddr>,
     closest_buf: Vec<NodeEntry>,
@@ -691,6 +693,7 @@ impl Node {
             srtt: None,
             last_now: None,
             scratch: Vec::new(),
+            decoder: Message::decoder(),
             scratch6: Vec::new(),
             peers_buf: Vec::new(),
             closest_buf: Vec::new(),
@@ -748,7 +751,7 @@ impl Node {
             self.stats.dropped += 1;
             return;
         }
-        let msg = match Message::decode(data) {
+        let msg = match Message::decode_with(&mut self.decoder, data) {
             Ok(m) => m,
             Err(_) => {
                 self.stats.dropped += 1;

@@ -43,6 +43,9 @@ pub const REMOVE_AFTER_FAILS: u32 = 20;
 /// The number of buckets: one per possible common-prefix length.
 pub const BUCKETS: usize = ID_BITS;
 
+/// Buckets up to this size are sorted by [`RoutingTable::closest`] without allocating.
+const SORT_INLINE: usize = 16;
+
 /// Settings of a [`RoutingTable`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -138,6 +141,96 @@ pub(crate) fn is_local(ip: IpAddr) -> bool {
     crate::security::is_exempt(ip)
 }
 
+/// The address index's hasher: a keyed folded multiply per written word (as foldhash and
+/// wyhash do), a few instructions for a `SocketAddr` where std's SipHash-1-3 costs hundreds
+/// (it ran on every incoming query). The key is random per table, so addresses an attacker
+/// picks do not collide predictably; the table is bounded anyway.
+#[derive(Debug, Clone, Copy)]
+struct AddrHashState {
+    key: [u64; 2],
+}
+
+impl AddrHashState {
+    fn new() -> Self {
+        use std::hash::BuildHasher;
+        let r = std::collections::hash_map::RandomState::new();
+        AddrHashState {
+            key: [
+                r.hash_one(0x6269_705f_6468_7431u64) | 1,
+                r.hash_one(0x7461_626c_655f_6b32u64) | 1,
+            ],
+        }
+    }
+}
+
+impl std::hash::BuildHasher for AddrHashState {
+    type Hasher = AddrHasher;
+    fn build_hasher(&self) -> AddrHasher {
+        AddrHasher {
+            acc: self.key[0],
+            key: self.key[1],
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct AddrHasher {
+    acc: u64,
+    key: u64,
+}
+
+/// The high and low halves of the 128-bit product, folded.
+#[inline]
+fn folded_mul(a: u64, b: u64) -> u64 {
+    let p = u128::from(a) * u128::from(b);
+    (p as u64) ^ ((p >> 64) as u64)
+}
+
+impl AddrHasher {
+    #[inline]
+    fn mix(&mut self, v: u64) {
+        self.acc = folded_mul(self.acc ^ v, self.key ^ 0x243f_6a88_85a3_08d3);
+    }
+}
+
+impl std::hash::Hasher for AddrHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        for c in bytes.chunks(8) {
+            let mut b = [0u8; 8];
+            b[..c.len()].copy_from_slice(c);
+            self.mix(u64::from_le_bytes(b) ^ ((c.len() as u64) << 59));
+        }
+    }
+    #[inline]
+    fn write_u8(&mut self, v: u8) {
+        self.mix(u64::from(v));
+    }
+    #[inline]
+    fn write_u16(&mut self, v: u16) {
+        self.mix(u64::from(v));
+    }
+    #[inline]
+    fn write_u32(&mut self, v: u32) {
+        self.mix(u64::from(v));
+    }
+    #[inline]
+    fn write_u64(&mut self, v: u64) {
+        self.mix(v);
+    }
+    #[inline]
+    fn write_usize(&mut self, v: usize) {
+        self.mix(v as u64);
+    }
+    #[inline]
+    fn finish(&self) -> u64 {
+        folded_mul(
+            self.acc ^ 0x1319_8a2e_0370_7344,
+            self.key.rotate_left(29) | 1,
+        )
+    }
+}
+
 /// Where an indexed address lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Slot {
@@ -165,7 +258,7 @@ pub struct RoutingTable {
     own_id: NodeId,
     config: TableConfig,
     buckets: Vec<Bucket>,
-    index: HashMap<SocketAddr, Slot>,
+    index: HashMap<SocketAddr, Slot, AddrHashState>,
     /// Number of main entries.
     len: usize,
 }
@@ -177,7 +270,7 @@ impl RoutingTable {
             own_id,
             config,
             buckets: vec![Bucket::default(); BUCKETS],
-            index: HashMap::new(),
+            index: HashMap::with_hasher(AddrHashState::new()),
             len: 0,
         }
     }
@@ -472,23 +565,57 @@ impl RoutingTable {
     /// next, those where the target differs from our id at bit `j` before all deeper ones and
     /// the others after them; then the buckets below `t`, from `t - 1` down to 0.
     pub fn closest(&self, target: &NodeId, n: usize, now: Instant, out: &mut Vec<NodeEntry>) {
+        // Only bad nodes are left out, and badness does not depend on the time.
+        let _ = now;
         out.clear();
         if n == 0 {
             return;
         }
-        let good_for = self.config.good_for;
         let t = self.own_id.bucket_index(target).unwrap_or(BUCKETS);
         let x = (self.own_id ^ *target).to_bytes();
         let bit = |j: usize| x[j / 8] & (0x80 >> (j % 8)) != 0;
+        // XOR distances as three integers that order like the 20 bytes, the last one with the
+        // entry's position in its low byte (so equal distances keep bucket order).
+        let words = |id: &NodeId| {
+            let b = id.as_bytes();
+            let w = |r: std::ops::Range<usize>| {
+                let mut x = [0u8; 8];
+                x[..r.len()].copy_from_slice(&b[r]);
+                u64::from_be_bytes(x)
+            };
+            (w(0..8), w(8..16), w(16..20))
+        };
+        let tw = words(target);
         let visit = |bi: usize, out: &mut Vec<NodeEntry>| -> bool {
             let start = out.len();
-            out.extend(
-                self.buckets[bi]
-                    .nodes
-                    .iter()
-                    .filter(|e| e.status(now, good_for) != NodeStatus::Bad),
-            );
-            out[start..].sort_unstable_by(|a, b| target.closer_to(&a.id, &b.id));
+            let nodes = &self.buckets[bi].nodes;
+            // `status(..) == Bad` is exactly `fails >= BAD_AFTER_FAILS` (no clock needed).
+            let live = |e: &&NodeEntry| e.fails < BAD_AFTER_FAILS;
+            if nodes.len() <= SORT_INLINE {
+                // Each distance computed once, then an insertion sort of the keys (stable, like
+                // the small-slice sort it replaces), then the entries copied in order.
+                let mut keys = [(0u64, 0u64, 0u64); SORT_INLINE];
+                let mut m = 0;
+                for (i, e) in nodes.iter().enumerate() {
+                    if !live(&e) {
+                        continue;
+                    }
+                    let d = words(&e.id);
+                    let k = (d.0 ^ tw.0, d.1 ^ tw.1, (d.2 ^ tw.2) | i as u64);
+                    let mut j = m;
+                    while j > 0 && keys[j - 1] > k {
+                        keys[j] = keys[j - 1];
+                        j -= 1;
+                    }
+                    keys[j] = k;
+                    m += 1;
+                }
+                let take = m.min(n - start);
+                out.extend(keys[..take].iter().map(|k| nodes[(k.2 & 0xff) as usize]));
+            } else {
+                out.extend(nodes.iter().filter(live));
+                out[start..].sort_by(|a, b| target.closer_to(&a.id, &b.id));
+            }
             if out.len() >= n {
                 out.truncate(n);
                 true
