@@ -628,6 +628,28 @@ async fn recv(sock: &Option<Arc<UdpSocket>>, buf: &mut [u8]) -> io::Result<(usiz
     }
 }
 
+/// Datagrams read per wake-up at most: after one arrives, up to this many more already queued
+/// are taken without waiting (`try_recv_from`), so the select, timer and status work of the
+/// loop is paid once per batch instead of once per datagram; the bound keeps timers and
+/// commands served under a flood.
+const RECV_BATCH: usize = 32;
+
+/// Reads the datagrams already queued on `sock` (at most [`RECV_BATCH`] - 1) into `node`.
+fn drain(node: &mut Node, sock: &Option<Arc<UdpSocket>>, buf: &mut [u8], now: std::time::Instant) {
+    let Some(s) = sock else { return };
+    for _ in 1..RECV_BATCH {
+        match s.try_recv_from(buf) {
+            Ok((n, from)) => node.handle_datagram(now, from, &buf[..n]),
+            Err(e) => {
+                if e.kind() != io::ErrorKind::WouldBlock {
+                    trace!(error = %e, "recv");
+                }
+                break;
+            }
+        }
+    }
+}
+
 fn now() -> std::time::Instant {
     TokioInstant::now().into_std()
 }
@@ -649,11 +671,19 @@ impl Task {
                 .min(next_save);
             tokio::select! {
                 r = recv(&self.v4, &mut buf4) => match r {
-                    Ok((n, from)) => self.node.handle_datagram(now(), from, &buf4[..n]),
+                    Ok((n, from)) => {
+                        let now = now();
+                        self.node.handle_datagram(now, from, &buf4[..n]);
+                        drain(&mut self.node, &self.v4, &mut buf4, now);
+                    }
                     Err(e) => trace!(error = %e, "recv (v4)"),
                 },
                 r = recv(&self.v6, &mut buf6) => match r {
-                    Ok((n, from)) => self.node.handle_datagram(now(), from, &buf6[..n]),
+                    Ok((n, from)) => {
+                        let now = now();
+                        self.node.handle_datagram(now, from, &buf6[..n]);
+                        drain(&mut self.node, &self.v6, &mut buf6, now);
+                    }
                     Err(e) => trace!(error = %e, "recv (v6)"),
                 },
                 _ = tokio::time::sleep_until(deadline) => {
