@@ -20,13 +20,11 @@ cores=$(nproc)
 
 echo "== building (release)"
 (cd "$here" && cargo build --release -q)
+# bip: the workspace's `torrent` example (examples/torrent.rs, `torrent create`).
+(cd "$repo" && cargo build --release -q -p bip_examples --example torrent)
 bip="$CARGO_TARGET_DIR/release/examples/torrent"
-if (cd "$repo" && cargo build --release -q --example torrent) 2>/dev/null && "$bip" create --help >/dev/null 2>&1; then
-    echo "bip: $bip (cargo run --release --example torrent -- create ...)"
-else
-    bip="$CARGO_TARGET_DIR/release/bip-torrent"
-    echo "bip: the torrent example has no 'create' yet; using $bip (same examples/torrent_cmd/create.rs)"
-fi
+"$bip" create --help > /dev/null
+echo "bip: $bip (cargo run --release --example torrent -- create ...)"
 
 echo "== data in $work"
 big="$work/big.bin"
@@ -81,9 +79,9 @@ declare -A R C
 for set in big tree; do
     src=$big; bytes=$big_bytes; [ $set = tree ] && { src=$tree; bytes=$tree_bytes; }
     # (a .done marker file is inside the tree: a few bytes, the same for every tool)
-    record "$set,bip" "$bytes" "$(best "$bip" create "$src" -o "$out/bip.torrent" --piece-length 1048576 --no-date)"
-    record "$set,bipv2" "$bytes" "$(best "$bip" create "$src" -o "$out/bip2.torrent" --piece-length 1048576 --no-date --v2)"
-    record "$set,biph" "$bytes" "$(best "$bip" create "$src" -o "$out/biph.torrent" --piece-length 1048576 --no-date --hybrid)"
+    record "$set,bip" "$bytes" "$(best "$bip" create "$src" -o "$out/bip.torrent" --piece-length 1048576 --no-date --force)"
+    record "$set,bipv2" "$bytes" "$(best "$bip" create "$src" -o "$out/bip2.torrent" --piece-length 1048576 --no-date --force --v2)"
+    record "$set,biph" "$bytes" "$(best "$bip" create "$src" -o "$out/biph.torrent" --piece-length 1048576 --no-date --force --hybrid)"
     if command -v mktorrent > /dev/null; then
         record "$set,mk" "$bytes" "$(best sh -c "rm -f '$out/mk.torrent'; mktorrent -t 2 -l 20 -o '$out/mk.torrent' '$src'")"
     fi
