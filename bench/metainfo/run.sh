@@ -6,14 +6,17 @@
 #   * bip (`torrent create`, v1 / v2 / hybrid, all cores), mktorrent -t 2 (v1), imdl (v1, when
 #     installed: `cargo install imdl`), libtorrent's create_torrent (hybrid; python3-libtorrent);
 #   * the limit: single-core SHA-1 / SHA-256 throughput of the RustCrypto crates × cores.
-# Prints each throughput (GB/s = 10^9 bytes per second, best of $RUNS runs) and bip's ratio to each,
-# both wall clock and per CPU-second (user+sys: a fairer comparison on a loaded machine).
+# Runs every tool $RUNS times (default 5), rounds interleaved (round 1 of each tool, then round 2,
+# ...) so that load from other processes falls on all alike. Prints each throughput (GB/s = 10^9
+# bytes per second, median of the rounds, with the spread) and bip's ratio to each, both wall
+# clock and per CPU-second (user+sys: a fairer comparison on a loaded machine), and bip/mktorrent
+# round by round.
 # Not a test: numbers depend on the machine's load. Needs ~3 GB in WORKDIR (default /tmp/bip-bench-metainfo).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 work=${1:-/tmp/bip-bench-metainfo}
-RUNS=${RUNS:-3}
+RUNS=${RUNS:-5}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$repo/target}
 mkdir -p "$work"
 cores=$(nproc)
@@ -52,62 +55,74 @@ tree_bytes=$(find "$tree" -type f -name '*.bin' -printf '%s\n' | awk '{s+=$1} EN
 cat "$big" > /dev/null; find "$tree" -type f -name '*.bin' -exec cat {} + > /dev/null
 echo "big file: $big_bytes bytes; tree: 10000 files, $tree_bytes bytes; cores: $cores; load: $(cut -d' ' -f1-3 /proc/loadavg)"
 
-# best-of-$RUNS wall time and CPU time (user+sys, children included) in seconds: "WALL CPU"
-best() {
-    local b="" c="" t u s cpu f
-    f=$(mktemp)
-    for _ in $(seq "$RUNS"); do
-        /usr/bin/time -f "%e %U %S" -o "$f" "$@" > /dev/null 2>&1 || { echo "FAILED: $*" >&2; echo "0 0"; rm -f "$f"; return; }
-        read -r t u s < "$f"; cpu=$(echo "$u + $s" | bc -l)
-        if [ -z "$b" ] || [ "$(echo "$t < $b" | bc -l)" = 1 ]; then b=$t; fi
-        if [ -z "$c" ] || [ "$(echo "$cpu < $c" | bc -l)" = 1 ]; then c=$cpu; fi
-    done
-    rm -f "$f"
-    echo "$b $c"
-}
-gbps() { echo "scale=3; $1 / $2 / 1000000000" | bc -l; }
-# record KEY BYTES "WALL CPU": R[KEY] = wall GB/s, C[KEY] = GB per CPU-second
-record() {
-    local w c; read -r w c <<< "$3"
-    if [ "$w" = 0 ]; then R[$1]=failed; C[$1]=failed; return; fi
-    R[$1]=$(gbps "$2" "$w"); C[$1]=$(gbps "$2" "$c")
-}
-
 # The tree is named "tree" inside the torrents: .torrent files go to $work/out.
 out="$work/out"; mkdir -p "$out"
-declare -A R C
+# Rounds are interleaved (round 1 of every tool, then round 2, ...) so that load from other
+# processes falls on all of them alike. W/P[set,key] = the rounds' wall / CPU (user+sys) seconds.
+declare -A CMD W P R C S
+keys=(bip bipv2 biph)
+command -v mktorrent > /dev/null && keys+=(mk)
+command -v imdl > /dev/null && keys+=(imdl)
+/usr/bin/python3 -c 'import libtorrent' 2>/dev/null && keys+=(lth)
+f=$(mktemp)
 for set in big tree; do
-    src=$big; bytes=$big_bytes; [ $set = tree ] && { src=$tree; bytes=$tree_bytes; }
+    src=$big; [ $set = tree ] && src=$tree
     # (a .done marker file is inside the tree: a few bytes, the same for every tool)
-    record "$set,bip" "$bytes" "$(best "$bip" create "$src" -o "$out/bip.torrent" --piece-length 1048576 --no-date --force)"
-    record "$set,bipv2" "$bytes" "$(best "$bip" create "$src" -o "$out/bip2.torrent" --piece-length 1048576 --no-date --force --v2)"
-    record "$set,biph" "$bytes" "$(best "$bip" create "$src" -o "$out/biph.torrent" --piece-length 1048576 --no-date --force --hybrid)"
-    if command -v mktorrent > /dev/null; then
-        record "$set,mk" "$bytes" "$(best sh -c "rm -f '$out/mk.torrent'; mktorrent -t 2 -l 20 -o '$out/mk.torrent' '$src'")"
-    fi
-    if command -v imdl > /dev/null; then
-        record "$set,imdl" "$bytes" "$(best imdl torrent create --force --piece-length 1MiB --output "$out/imdl.torrent" --input "$src")"
-    fi
-    if /usr/bin/python3 -c 'import libtorrent' 2>/dev/null; then
-        record "$set,lth" "$bytes" "$(best /usr/bin/python3 "$repo/bip_metainfo/tests/interop/lt_mktorrent.py" "$out/lt.torrent" "$src" --piece 1048576 --hybrid)"
-    fi
+    CMD[bip]="'$bip' create '$src' -o '$out/bip.torrent' --piece-length 1048576 --no-date --force"
+    CMD[bipv2]="${CMD[bip]} --v2"
+    CMD[biph]="'$bip' create '$src' -o '$out/biph.torrent' --piece-length 1048576 --no-date --force --hybrid"
+    CMD[mk]="rm -f '$out/mk.torrent'; mktorrent -t 2 -l 20 -o '$out/mk.torrent' '$src'"
+    CMD[imdl]="imdl torrent create --force --piece-length 1MiB --output '$out/imdl.torrent' --input '$src'"
+    CMD[lth]="/usr/bin/python3 '$repo/bip_metainfo/tests/interop/lt_mktorrent.py' '$out/lt.torrent' '$src' --piece 1048576 --hybrid"
+    for _ in $(seq "$RUNS"); do
+        for key in "${keys[@]}"; do
+            [ "${W[$set,$key]:-}" = failed ] && continue
+            if /usr/bin/time -f "%e %U %S" -o "$f" sh -c "${CMD[$key]}" > /dev/null 2>&1; then
+                read -r t u s < "$f"
+                W[$set,$key]+="$t "; P[$set,$key]+="$(echo "$u + $s" | bc -l) "
+            else
+                echo "FAILED ($set): ${CMD[$key]}" >&2; W[$set,$key]=failed
+            fi
+        done
+    done
 done
+rm -f "$f"
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+gbps() { printf "%.3f" "$(echo "$1 / $2 / 1000000000" | bc -l)"; }
+for set in big tree; do
+    bytes=$big_bytes; [ $set = tree ] && bytes=$tree_bytes
+    for key in "${keys[@]}"; do
+        w=${W[$set,$key]:-failed}
+        if [ "$w" = failed ]; then R[$set,$key]=failed; C[$set,$key]=failed; continue; fi
+        R[$set,$key]=$(gbps "$bytes" "$(echo "$w" | median)")
+        C[$set,$key]=$(gbps "$bytes" "$(echo "${P[$set,$key]}" | median)")
+        S[$set,$key]="$(gbps "$bytes" "$(echo "$w" | tr ' ' '\n' | grep -v '^$' | sort -g | tail -1)")..$(gbps "$bytes" "$(echo "$w" | tr ' ' '\n' | grep -v '^$' | sort -g | head -1)")"
+    done
+done
+# bip v1 / mktorrent per round (same round, back to back): median and min..max.
+round_ratios() {
+    local a b; read -ra a <<< "${W[$1,mk]:-}"; read -ra b <<< "${W[$1,bip]:-}"
+    [ "${#a[@]}" = "${#b[@]}" ] && [ "${a[0]:-failed}" != failed ] && [ "${b[0]:-failed}" != failed ] || { echo "-"; return; }
+    local r=""; for i in "${!a[@]}"; do r+="$(echo "scale=3; ${a[$i]} / ${b[$i]}" | bc -l) "; done
+    echo "median $(echo "$r" | median), rounds $(echo "$r" | tr ' ' '\n' | grep -v '^$' | sort -g | paste -sd' ')"
+}
 
 read -r s1 s256 < <("$CARGO_TARGET_DIR/release/shabench" 1024 | awk '{print $2}' | paste -sd' ')
 echo
-echo "== limit: single-core SHA-1 $s1 GB/s × $cores cores = $(echo "$s1 * $cores" | bc -l) GB/s; SHA-256 $s256 GB/s × $cores = $(echo "$s256 * $cores" | bc -l) GB/s"
-ratio() { [ -n "${2:-}" ] && [ "$2" != 0 ] && echo "scale=2; $1 / $2" | bc -l || echo "-"; }
-printf '\n%-28s %12s %12s   %s\n' "best of $RUNS" "2 GiB file" "10,000 files" "(GB/s wall clock | GB per CPU-second)"
+echo "== limit: single-core SHA-1 $s1 GB/s × $cores cores = $(echo "$s1 * $cores" | bc -l) GB/s; SHA-256 $s256 GB/s × $cores = $(echo "$s256 * $cores" | bc -l) GB/s (load: $(cut -d' ' -f1-3 /proc/loadavg))"
+ratio() { [ -n "${2:-}" ] && [ "$2" != 0 ] && [ "$2" != failed ] && [ "$1" != failed ] && echo "scale=2; $1 / $2" | bc -l || echo "-"; }
+printf '\n%-24s %10s %10s   %s\n' "median of $RUNS" "2 GiB file" "10k files" "(GB/s wall clock | GB per CPU-second | wall min..max big, tree)"
 for k in bip:"bip v1" bipv2:"bip v2" biph:"bip hybrid" mk:"mktorrent -t 2 (v1)" imdl:"imdl (v1)" lth:"libtorrent (hybrid)"; do
     key=${k%%:*}; label=${k#*:}
-    printf '%-28s %12s %12s   | %8s %8s\n' "$label" "${R[big,$key]:-skipped}" "${R[tree,$key]:-skipped}" "${C[big,$key]:--}" "${C[tree,$key]:--}"
+    printf '%-24s %10s %10s   | %6s %6s | %s, %s\n' "$label" "${R[big,$key]:-skipped}" "${R[tree,$key]:-skipped}" "${C[big,$key]:--}" "${C[tree,$key]:--}" "${S[big,$key]:--}" "${S[tree,$key]:--}"
 done
 echo
-echo "ratios: wall clock (CPU efficiency)"
+echo "ratios of medians: wall clock (CPU efficiency)"
 for k in mk:"mktorrent -t 2" imdl:"imdl"; do
     key=${k%%:*}; label=${k#*:}
     echo "bip v1 / $label: big $(ratio "${R[big,bip]}" "${R[big,$key]:-}") ($(ratio "${C[big,bip]}" "${C[big,$key]:-}")), tree $(ratio "${R[tree,bip]}" "${R[tree,$key]:-}") ($(ratio "${C[tree,bip]}" "${C[tree,$key]:-}"))"
 done
+echo "bip v1 / mktorrent -t 2, per round: big $(round_ratios big); tree $(round_ratios tree)"
 echo "bip hybrid / libtorrent hybrid: big $(ratio "${R[big,biph]}" "${R[big,lth]:-}") ($(ratio "${C[big,biph]}" "${C[big,lth]:-}")), tree $(ratio "${R[tree,biph]}" "${R[tree,lth]:-}") ($(ratio "${C[tree,biph]}" "${C[tree,lth]:-}"))"
 echo "bip v1 / SHA-1 limit: big $(ratio "${R[big,bip]}" "$(echo "$s1 * $cores" | bc -l)") (per CPU-second vs one core: $(ratio "${C[big,bip]}" "$s1"))"
 command -v imdl > /dev/null || echo "imdl: not installed (cargo install imdl), skipped"

@@ -5,14 +5,18 @@
 //! file for v2 and hybrid), each cut into pieces. Workers (`std::thread::scope`) take jobs (a few
 //! MiB of contiguous pieces) from an atomic counter, read each chunk with one positioned read per
 //! file it touches, and hash it: SHA-1 per piece (v1) and/or SHA-256 per 16 KiB block folded into
-//! a per-piece merkle root (v2).
+//! a per-piece merkle root (v2). Each worker has a reader thread that reads its next chunks
+//! (this job's and the first of the job it takes next) into spare buffers while it hashes, so
+//! the copy from the page cache and any wait for the disk overlap with SHA work.
 //!
 //! Verification (`fail_fast == false`) must cost exactly the pieces that overlap unreadable
 //! bytes: when a batched read of several pieces fails, each of its pieces is read again on its
 //! own, and only those whose own read fails are reported as unreadable (`None`).
 
+use std::collections::VecDeque;
 use std::io;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Mutex;
 
 use bip_util::{Digest, Sha1, Sha256};
@@ -176,6 +180,104 @@ fn read_layout(
     first_err.map_or(Ok(()), Err)
 }
 
+type ReadResult = Result<(), (usize, io::Error)>;
+
+/// Reads up to [`READ_AHEAD`] chunks ahead of the hashing: a reader thread per worker fills the
+/// next planned chunks (from the page cache or the disk) into spare buffers while the worker
+/// hashes the current one, so copying and waiting for the disk overlap with SHA work, and a
+/// worker that gets the CPU back finds its data ready. Reads are always exactly the ones asked
+/// for: a read that is not the next prefetched one (after a failure skipped a piece's rest) is
+/// done synchronously and the prefetched chunks are dropped.
+struct ReadAhead<'a> {
+    layout: &'a [Entry],
+    source: &'a dyn DataSource,
+    /// Collect failing files and read on past them (the large-piece path of verification).
+    collect: bool,
+    /// Reads planned and not requested yet: (layout offset, length).
+    plan: VecDeque<(u64, usize)>,
+    /// Reads requested from the reader thread, in order.
+    inflight: VecDeque<(u64, usize)>,
+    req: SyncSender<(u64, usize, Vec<u8>)>,
+    resp: Receiver<(Vec<u8>, ReadResult, Vec<usize>)>,
+    spare: Vec<Vec<u8>>,
+    /// The chunk being hashed.
+    cur: Vec<u8>,
+}
+
+/// Chunks a worker's reader thread may have read ahead (each a buffer of up to [`READ_BYTES`]).
+const READ_AHEAD: usize = 2;
+
+impl ReadAhead<'_> {
+    /// Read `n` layout bytes at `off` into `self.cur[..n]` (failing files go to `failed` when
+    /// `collect`), then request the next planned chunks.
+    fn read(&mut self, off: u64, n: usize, failed: &mut Vec<usize>) -> ReadResult {
+        let res = if self.inflight.front() == Some(&(off, n)) {
+            self.inflight.pop_front();
+            let (buf, res, f) = self.resp.recv().map_err(|_| reader_gone())?;
+            self.spare.push(std::mem::replace(&mut self.cur, buf));
+            failed.extend(f);
+            res
+        } else {
+            // Off plan: drop what was read ahead and the plan up to this read.
+            while self.inflight.pop_front().is_some() {
+                let (buf, _, _) = self.resp.recv().map_err(|_| reader_gone())?;
+                self.spare.push(buf);
+            }
+            if self.plan.contains(&(off, n)) {
+                while self.plan.pop_front().is_some_and(|f| f != (off, n)) {}
+            }
+            if self.cur.len() < n {
+                self.cur.resize(n, 0);
+            }
+            let f = self.collect.then_some(failed);
+            read_layout(self.layout, self.source, off, &mut self.cur[..n], f)
+        };
+        while self.inflight.len() < READ_AHEAD {
+            let (Some(&(o, l)), Some(mut buf)) = (self.plan.front(), self.spare.pop()) else {
+                break;
+            };
+            if buf.len() < l {
+                buf.resize(l, 0);
+            }
+            if let Err(e) = self.req.send((o, l, buf)) {
+                self.spare.push(e.0 .2);
+                break;
+            }
+            self.plan.pop_front();
+            self.inflight.push_back((o, l));
+        }
+        res
+    }
+}
+
+#[cold]
+fn reader_gone() -> (usize, io::Error) {
+    (usize::MAX, io::Error::other("read-ahead thread stopped"))
+}
+
+/// The reader thread of a [`ReadAhead`]: serves read requests until the worker drops its end.
+fn read_ahead_loop(
+    layout: &[Entry],
+    source: &dyn DataSource,
+    collect: bool,
+    req: Receiver<(u64, usize, Vec<u8>)>,
+    resp: SyncSender<(Vec<u8>, ReadResult, Vec<usize>)>,
+) {
+    while let Ok((off, n, mut buf)) = req.recv() {
+        let mut failed = Vec::new();
+        let res = read_layout(
+            layout,
+            source,
+            off,
+            &mut buf[..n],
+            collect.then_some(&mut failed),
+        );
+        if resp.send((buf, res, failed)).is_err() {
+            return;
+        }
+    }
+}
+
 struct Job {
     seg: usize,
     first: u64,
@@ -274,10 +376,83 @@ fn worker(
 ) -> Vec<(usize, SegOut)> {
     let pl = spec.piece_length;
     // Pieces up to READ_BYTES are read several at a time; larger ones in READ_BYTES slices
-    // (a multiple of BLOCK) hashed incrementally, so the buffer never exceeds READ_BYTES.
+    // (a multiple of BLOCK) hashed incrementally, so a buffer never exceeds READ_BYTES.
     let big = pl > READ_BYTES;
     let chunk_pieces = (READ_BYTES / pl).max(1);
-    let mut buf = vec![0u8; if big { READ_BYTES } else { chunk_pieces * pl } as usize];
+    let size = if big { READ_BYTES } else { chunk_pieces * pl } as usize;
+    let collect = big && !spec.fail_fast;
+    std::thread::scope(|scope| {
+        let (req_tx, req_rx) = sync_channel(READ_AHEAD);
+        let (resp_tx, resp_rx) = sync_channel(READ_AHEAD);
+        scope.spawn(move || read_ahead_loop(layout, source, collect, req_rx, resp_tx));
+        let mut ra = ReadAhead {
+            layout,
+            source,
+            collect,
+            plan: VecDeque::new(),
+            inflight: VecDeque::new(),
+            req: req_tx,
+            resp: resp_rx,
+            spare: (0..READ_AHEAD).map(|_| vec![0u8; size]).collect(),
+            cur: vec![0u8; size],
+        };
+        // Dropping `ra` (its request sender) ends the reader thread.
+        hash_jobs(
+            layout, segments, spec, jobs, next, done, total, stop, failure, &mut ra,
+        )
+    })
+}
+
+/// The reads of `job`, in the order [`hash_jobs`] makes them when none fails.
+fn plan_job(segments: &[Segment], pl: u64, job: &Job, plan: &mut VecDeque<(u64, usize)>) {
+    let seg = segments[job.seg];
+    if pl > READ_BYTES {
+        for p in job.first..job.first + job.count {
+            let end = ((p + 1) * pl)
+                .min(seg.v1_len)
+                .max(((p + 1) * pl).min(seg.data_len));
+            let mut pos = p * pl;
+            while pos < end {
+                let n = READ_BYTES.min(end - pos);
+                plan.push_back((seg.start + pos, n as usize));
+                pos += n;
+            }
+        }
+    } else {
+        let chunk_pieces = (READ_BYTES / pl).max(1);
+        let seg_len = seg.v1_len.max(seg.data_len);
+        let mut p = job.first;
+        while p < job.first + job.count {
+            let n = chunk_pieces.min(job.first + job.count - p);
+            let rel = p * pl;
+            plan.push_back((seg.start + rel, (n * pl).min(seg_len - rel) as usize));
+            p += n;
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn hash_jobs(
+    layout: &[Entry],
+    segments: &[Segment],
+    spec: &Spec<'_>,
+    jobs: &[Job],
+    next: &AtomicUsize,
+    done: &AtomicU64,
+    total: u64,
+    stop: &AtomicBool,
+    failure: &Mutex<Option<EngineError>>,
+    ra: &mut ReadAhead<'_>,
+) -> Vec<(usize, SegOut)> {
+    let pl = spec.piece_length;
+    let big = pl > READ_BYTES;
+    let chunk_pieces = (READ_BYTES / pl).max(1);
+    // The job after the current one is taken in advance so that its first read is planned
+    // (and prefetched) while the current one is hashed.
+    let mut upcoming = next.fetch_add(1, Ordering::Relaxed);
+    if let Some(job) = jobs.get(upcoming) {
+        plan_job(segments, pl, job, &mut ra.plan);
+    }
     let mut leaves: Vec<[u8; 32]> = Vec::with_capacity((pl / BLOCK) as usize);
     let mut out = Vec::new();
     let fail = |e: EngineError| {
@@ -291,8 +466,12 @@ fn worker(
         if stop.load(Ordering::Relaxed) {
             return out;
         }
-        let j = next.fetch_add(1, Ordering::Relaxed);
+        let j = upcoming;
         let Some(job) = jobs.get(j) else { return out };
+        upcoming = next.fetch_add(1, Ordering::Relaxed);
+        if let Some(job) = jobs.get(upcoming) {
+            plan_job(segments, pl, job, &mut ra.plan);
+        }
         let seg = segments[job.seg];
         let seg_pieces = seg.pieces(pl);
         let seg_len = seg.v1_len.max(seg.data_len);
@@ -315,8 +494,7 @@ fn worker(
                         return out;
                     }
                     let n = READ_BYTES.min(end - pos) as usize;
-                    let failed = (!spec.fail_fast).then_some(&mut res.failed);
-                    match read_layout(layout, source, seg.start + pos, &mut buf[..n], failed) {
+                    match ra.read(seg.start + pos, n, &mut res.failed) {
                         Ok(()) => {}
                         Err((src, err)) if spec.fail_fast => {
                             fail(EngineError::Io { src, err });
@@ -324,6 +502,7 @@ fn worker(
                         }
                         Err(_) => ok = false,
                     }
+                    let buf = &ra.cur;
                     if ok && spec.v1 {
                         sha1.update(&buf[..n]);
                     }
@@ -380,7 +559,7 @@ fn worker(
             let len = (n * pl).min(seg_len - rel) as usize;
             // `readable[k]`: piece `p + k` was read in full.
             let mut readable = vec![true; n as usize];
-            match read_layout(layout, source, seg.start + rel, &mut buf[..len], None) {
+            match ra.read(seg.start + rel, len, &mut res.failed) {
                 Ok(()) => {}
                 Err((src, err)) if spec.fail_fast => {
                     fail(EngineError::Io { src, err });
@@ -394,15 +573,16 @@ fn worker(
                         let b = (a + pl as usize).min(len);
                         *r = read_layout(
                             layout,
-                            source,
+                            ra.source,
                             seg.start + rel + a as u64,
-                            &mut buf[a..b],
+                            &mut ra.cur[a..b],
                             Some(&mut res.failed),
                         )
                         .is_ok();
                     }
                 }
             }
+            let buf = &ra.cur;
             for k in 0..n {
                 let ok = readable[k as usize];
                 let prel = (p + k) * pl;
