@@ -5,8 +5,8 @@
 //! messages decoded one at a time, (c) deep nesting.
 //!
 //! Each measurement runs `ROUNDS` rounds of at least `ROUND_MS` milliseconds
-//! (env `BENCH_ROUNDS`, `BENCH_ROUND_MS`; default 4 x 300 ms ≈ 1.2 s) and
-//! keeps the best round. Before timing, every library's navigation result is
+//! (env `BENCH_ROUNDS`, `BENCH_ROUND_MS`; default 7 x 300 ms ≈ 2.1 s) and
+//! reports the median round. Before timing, every library's navigation result is
 //! checked against bip's (same checksum).
 //!
 //! `unsafe` appears only in the three FFI calls to the libtorrent shim.
@@ -656,7 +656,7 @@ type Pending<'f> = Vec<(&'static str, &'static str, Box<dyn FnMut() -> i64 + 'f>
 /// Time all pending measurements, group by group, interleaving the rounds of
 /// the libraries of a group (round 1 of each, then round 2 of each, ...), so
 /// that changing load from other processes affects all of them alike; keeps
-/// each one's best round.
+/// every round (rows carry the median).
 fn run_pending(cfg: &Cfg, mut pend: Pending, rows: &mut Vec<Row>) {
     let mut groups: Vec<&'static str> = Vec::new();
     for (g, _, _) in &pend {
@@ -675,7 +675,7 @@ fn run_pending(cfg: &Cfg, mut pend: Pending, rows: &mut Vec<Row>) {
             let one = t0.elapsed().as_secs_f64().max(1e-7);
             iters.push(((cfg.round.as_secs_f64() / one) as u64).max(1));
         }
-        let mut best = vec![f64::MAX; idx.len()];
+        let mut times = vec![Vec::with_capacity(cfg.rounds); idx.len()];
         for _ in 0..cfg.rounds {
             for (k, &i) in idx.iter().enumerate() {
                 let f = &mut pend[i].2;
@@ -685,24 +685,39 @@ fn run_pending(cfg: &Cfg, mut pend: Pending, rows: &mut Vec<Row>) {
                     black_box(f());
                     n += 1;
                 }
-                best[k] = best[k].min(t.elapsed().as_secs_f64() / n as f64);
+                times[k].push(t.elapsed().as_secs_f64() / n as f64);
             }
         }
         for (k, &i) in idx.iter().enumerate() {
+            let mut sorted = times[k].clone();
+            sorted.sort_by(f64::total_cmp);
             rows.push(Row {
                 group: g,
                 lib: pend[i].1,
-                secs: Some(best[k]),
+                secs: Some(median(&sorted)),
+                rounds: std::mem::take(&mut times[k]),
                 note: String::new(),
             });
         }
     }
 }
 
+fn median(sorted: &[f64]) -> f64 {
+    let n = sorted.len();
+    if n % 2 == 1 {
+        sorted[n / 2]
+    } else {
+        (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
+    }
+}
+
 struct Row {
     group: &'static str,
     lib: &'static str,
+    /// Median seconds per iteration over the rounds.
     secs: Option<f64>,
+    /// Seconds per iteration of each round (rounds interleaved across the group's libraries).
+    rounds: Vec<f64>,
     note: String,
 }
 
@@ -726,8 +741,8 @@ fn print_table(title: &str, bytes: usize, msgs: Option<usize>, rows: &[Row]) {
         }
     }
     for g in groups {
-        let mut bip = None;
-        let mut best: Option<(f64, &str)> = None;
+        let mut bip: Option<(f64, &[f64])> = None;
+        let mut best: Option<(f64, &str, &[f64])> = None;
         for r in rows.iter().filter(|r| r.group == g) {
             match r.secs {
                 Some(s) => {
@@ -743,16 +758,29 @@ fn print_table(title: &str, bytes: usize, msgs: Option<usize>, rows: &[Row]) {
                         None => println!("{:<22} {:<18} {:>10.0}", g, r.lib, mbs),
                     }
                     if r.lib.starts_with("bip") {
-                        bip = Some(s);
-                    } else if best.is_none_or(|(b, _)| s < b) {
-                        best = Some((s, r.lib));
+                        bip = Some((s, &r.rounds[..]));
+                    } else if best.is_none_or(|(b, _, _)| s < b) {
+                        best = Some((s, r.lib, &r.rounds[..]));
                     }
                 }
                 None => println!("{:<22} {:<18} {:>10}   {}", g, r.lib, "n/a", r.note),
             }
         }
-        if let (Some(b), Some((p, name))) = (bip, best) {
-            println!("{:<22} bip/best-peer = {:.2}x (vs {})", "", p / b, name);
+        if let (Some((b, br)), Some((p, name, pr))) = (bip, best) {
+            // Round k of bip against round k of the peer (run back to back).
+            let mut per: Vec<f64> = br.iter().zip(pr).map(|(b, p)| p / b).collect();
+            per.sort_by(f64::total_cmp);
+            let spread = match (per.first(), per.last()) {
+                (Some(lo), Some(hi)) => format!(", per round {lo:.2}..{hi:.2}"),
+                _ => String::new(),
+            };
+            println!(
+                "{:<22} bip/best-peer = {:.2}x (vs {}; medians of {} rounds{spread})",
+                "",
+                p / b,
+                name,
+                br.len()
+            );
         }
     }
 }
@@ -842,7 +870,7 @@ fn profile(what: &str, rng: &mut StdRng) {
                 s += tree.encode().len() as i64;
             }
         }
-        _ => panic!("BENCH_PROF=a|b|c|d|e|o|t|k|s"),
+        _ => panic!("BENCH_PROF=a|b|c|d|e|o|t|k|s|r|q"),
     }
     println!("{s}");
 }
@@ -1290,6 +1318,7 @@ fn main() {
                 group,
                 lib,
                 secs,
+                rounds: Vec::new(),
                 note: note.into(),
             })
         };
