@@ -540,6 +540,8 @@ fn decode_query<'a>(name: &'a [u8], a: Val<'a, '_>) -> Result<Query<'a>, DecodeE
                 "a.token",
             )?;
             let value = args.v.ok_or(DecodeError::Missing("a.v"))?.raw();
+            // A non-canonical value in a put still decodes, so the node can answer it with
+            // error 203 (as BEP 44 and libtorrent do); `encode` writes it back as received.
             if value.len() > MAX_VALUE_WIRE_LEN {
                 return Err(DecodeError::Invalid("a.v"));
             }
@@ -657,7 +659,7 @@ fn decode_response<'a>(r: Val<'a, '_>) -> Result<Response<'a>, DecodeError> {
     let value = value
         .map(|v| {
             let raw = v.raw();
-            if raw.len() > MAX_VALUE_WIRE_LEN {
+            if raw.len() > MAX_VALUE_WIRE_LEN || !is_canonical(raw) {
                 Err(DecodeError::Invalid("r.v"))
             } else {
                 Ok(raw)
@@ -815,7 +817,9 @@ impl<'a> Message<'a> {
     /// Flags are written as `i1e` only when set; `want` only when it asks for a family;
     /// `announce_peer`'s `port` always. A decoded message that was canonical re-encodes to the
     /// same bytes, except for a query of an unknown method whose target came from `info_hash`
-    /// (it is written as `target`) and an error list with more than two elements.
+    /// (it is written as `target`) and an error list with more than two elements. A BEP 44 `put`
+    /// query's `v` is written exactly as given (it is hashed and signed as is), so a
+    /// non-canonical value there stays non-canonical; answers with one are refused at decode.
     pub fn encode(&self, out: &mut Vec<u8>) {
         out.reserve(self.encoded_len_hint());
         be::dict_start(out);
@@ -1094,6 +1098,13 @@ fn encode_response(resp: &Response<'_>, out: &mut Vec<u8>) {
         }
     }
     be::end(out);
+}
+
+/// Whether a BEP 44 value is canonical bencode. Items are hashed and signed over their exact
+/// bytes, so a non-canonical `v` (`i01e`, unsorted keys) in an answer is refused at decode: it
+/// could never be re-encoded canonically, and two spellings of one value would name two targets.
+fn is_canonical(raw: &[u8]) -> bool {
+    bip_bencode::decode(raw).is_ok()
 }
 
 #[cfg(test)]

@@ -654,3 +654,28 @@ fn ipv4_mapped_values_stay_ipv6() {
     assert_eq!(d.ip, Some(mapped));
     assert_eq!(values_of(&d), Some(vec![mapped]));
 }
+
+/// Found by the `krpc_decode` fuzz target: a BEP 44 `v` that is not canonical bencode
+/// (`i01e`) was accepted in an answer and then re-encoded non-canonically. Answers refuse it at
+/// decode now.
+#[test]
+fn non_canonical_bep44_value_is_refused() {
+    let answer = hex::decode(
+        "64313a7264323a696432303a6162636465666768696a30313233343536373839313a766930316565313a74323a6161313a79313a7265",
+    )
+    .unwrap();
+    assert_eq!(
+        bip_dht::krpc::Message::decode(&answer).unwrap_err(),
+        bip_dht::krpc::DecodeError::Invalid("r.v")
+    );
+    // In a put query it still decodes, so the node can answer 203 (tests/bep44.rs); only then
+    // does encoding write the value back as received.
+    let put = hex::decode(
+        "64313a6164323a696432303a6162636465666768696a30313233343536373839353a746f6b656e313a78313a766930316565313a71333a707574313a74323a6161313a79313a7165",
+    )
+    .unwrap();
+    assert!(bip_dht::krpc::Message::decode(&put).is_ok());
+    // The canonical spelling of the same value is accepted.
+    let ok = b"d1:rd2:id20:abcdefghij01234567891:vi1ee1:t2:aa1:y1:re";
+    assert!(bip_dht::krpc::Message::decode(ok).is_ok());
+}
