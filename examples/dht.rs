@@ -532,20 +532,7 @@ async fn announce(
             eprintln!("error: announce: {e}");
             ExitCode::from(1)
         }
-        Ok(Ok(s)) => {
-            let accepted = s.announced.unwrap_or(0);
-            println!(
-                "accepted={accepted} queried={} answered={} elapsed={}",
-                s.queries,
-                s.replies,
-                secs(start.elapsed())
-            );
-            if accepted == 0 {
-                eprintln!("error: no node accepted the announce");
-                return ExitCode::from(1);
-            }
-            ExitCode::SUCCESS
-        }
+        Ok(Ok(s)) => count_line("accepted", "no node accepted the announce", &s, start),
     }
 }
 
@@ -702,15 +689,20 @@ async fn bounded<T>(
 }
 
 fn stored_line(s: &bip_dht::LookupSummary, start: Instant) -> ExitCode {
-    let stored = s.announced.unwrap_or(0);
+    count_line("stored", "no node stored the item", s, start)
+}
+
+/// `KEY=N queried=N answered=N elapsed=…` for an announce or put; exit 1 when N is 0.
+fn count_line(key: &str, none: &str, s: &bip_dht::LookupSummary, start: Instant) -> ExitCode {
+    let n = s.announced.unwrap_or(0);
     println!(
-        "stored={stored} queried={} answered={} elapsed={}",
+        "{key}={n} queried={} answered={} elapsed={}",
         s.queries,
         s.replies,
         secs(start.elapsed())
     );
-    if stored == 0 {
-        eprintln!("error: no node stored the item");
+    if n == 0 {
+        eprintln!("error: {none}");
         return ExitCode::from(1);
     }
     ExitCode::SUCCESS

@@ -217,7 +217,7 @@ async fn run(args: Args) -> i32 {
     let ok = loop {
         round += 1;
         let mut tasks = Vec::new();
-        for (i, p) in peers.iter().enumerate() {
+        for p in &peers {
             let need_tracker = p.tally.via_tracker.lock().expect("lock").len() < n - 1;
             let need_dht = p.tally.via_dht.lock().expect("lock").len() < n - 1;
             let tally = p.tally.clone();
@@ -257,7 +257,6 @@ async fn run(args: Args) -> i32 {
                         .await;
                     }
                 }
-                let _ = i;
             }));
         }
         for task in tasks {

@@ -151,7 +151,6 @@ fn main() {
             started.insert((who, l), (i, now));
         }
     }
-    let t0 = sim.now();
     let mut first: HashMap<usize, Duration> = HashMap::new();
     let mut done: HashMap<usize, (Duration, usize, bool)> = HashMap::new();
     let expect = |i: usize| 10_000 + (i % 50_000) as u16;
@@ -186,7 +185,6 @@ fn main() {
             break;
         }
     }
-    let _ = t0;
     let mut firsts: Vec<f64> = first.values().map(|d| d.as_secs_f64() * 1000.0).collect();
     let mut completes: Vec<f64> = done.values().map(|d| d.0.as_secs_f64() * 1000.0).collect();
     let msgs: Vec<f64> = done.values().map(|d| d.1 as f64).collect();

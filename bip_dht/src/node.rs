@@ -1068,13 +1068,12 @@ impl Node {
         }
     }
 
-    fn want_for(&self, to: &SocketAddr) -> Want {
-        // Ask for the other family's nodes too when we have a table for it (BEP 32).
-        let both = self.tables[0].is_some() && self.tables[1].is_some();
-        if both {
+    /// BEP 32: ask for both families' nodes when we have a table for each; otherwise leave
+    /// `want` out (the answer then carries the family the query went over).
+    fn want(&self) -> Want {
+        if self.tables[0].is_some() && self.tables[1].is_some() {
             Want { v4: true, v6: true }
         } else {
-            let _ = to;
             Want::default()
         }
     }
@@ -1093,7 +1092,7 @@ impl Node {
         }
         self.send_budget -= 1.0;
         let tid = self.new_tid();
-        let want = self.want_for(&to);
+        let want = self.want();
         let msg = Message {
             transaction_id: &tid.to_be_bytes(),
             version: Some(&VERSION),
@@ -1566,7 +1565,7 @@ impl Node {
         }
         // BEP 42: votes for our external address.
         if let Some(seen) = msg.ip {
-            self.vote(now, from.ip(), seen.ip());
+            self.vote(from.ip(), seen.ip());
         }
         match tx.kind {
             TxKind::Ping => {
@@ -1608,7 +1607,7 @@ impl Node {
         }
     }
 
-    fn vote(&mut self, now: Instant, voter: IpAddr, seen: IpAddr) {
+    fn vote(&mut self, voter: IpAddr, seen: IpAddr) {
         let seen = seen.to_canonical();
         let fam = if seen.is_ipv4() {
             Family::V4
@@ -1628,7 +1627,6 @@ impl Node {
                     t.set_own_id(id);
                 }
                 self.events.push_back(Event::NodeIdChanged(id));
-                let _ = now;
             }
         }
     }

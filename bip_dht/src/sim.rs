@@ -227,8 +227,7 @@ impl Sim {
         // Start it now.
         self.push(self.now, Item::Timer { idx });
         self.scheduled[idx] = Some(self.now);
-        // The first node of a fresh network bootstraps from later ones: give node 0 a few
-        // addresses once others exist (it pings them as "known" nodes at its next tick).
+        // Node 0 has nobody to bootstrap from; `seed_first` introduces it to later nodes.
         idx
     }
 
