@@ -47,9 +47,9 @@
 //! `{"start": 0, "end": 8, "value": {"a": {"start": 4, "end": 7, "value": 2}}}`.
 //!
 //! The JSON is pretty-printed (two-space indentation) and written as it is
-//! produced: besides the input and its token tape, memory holds only the
-//! entries of the dictionaries being written (to sort them), so it stays a
-//! small constant times the input.
+//! produced: besides the input and its token tape, memory holds only 4 bytes
+//! per entry of the unsorted dictionaries being written (to sort them), so it
+//! stays a small constant times the input.
 //!
 //! # Errors
 //! Exit codes: 0 success; 1 the input is not (strict) bencode: a one-line
@@ -61,11 +61,12 @@
 //! a one-line message and exit status 2.
 
 use std::borrow::Cow;
+use std::cmp::Ordering;
 use std::io::{self, BufWriter, Read, Write};
 use std::ops::Range;
 use std::path::PathBuf;
 
-use bip_bencode::{Decoder, DictIter, Kind, Limits, ListIter, Mode, Value};
+use bip_bencode::{Decoder, DictIter, EntryHandle, Kind, Limits, ListIter, Mode, Value};
 use bip_examples::fail;
 use clap::Parser;
 use serde_json::Value as Json;
@@ -267,6 +268,30 @@ fn json_key(k: &[u8]) -> Cow<'_, str> {
     }
 }
 
+/// The order of two keys' [`json_key`] forms, without building them.
+fn json_key_cmp(a: &[u8], b: &[u8]) -> Ordering {
+    fn form(k: &[u8]) -> impl Iterator<Item = u8> + '_ {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let plain = is_plain_key(k);
+        let (prefix, raw, hexed): (&[u8], &[u8], &[u8]) = if plain {
+            (b"", k, b"")
+        } else {
+            (b"hex:", b"", k)
+        };
+        prefix.iter().chain(raw).copied().chain(
+            hexed
+                .iter()
+                .flat_map(|&c| [HEX[usize::from(c >> 4)], HEX[usize::from(c & 15)]]),
+        )
+    }
+    form(a).cmp(form(b))
+}
+
+/// Whether [`json_key`] uses the key as it is.
+fn is_plain_key(k: &[u8]) -> bool {
+    !k.starts_with(b"hex:") && std::str::from_utf8(k).is_ok()
+}
+
 fn indent(out: &mut impl Write, level: usize) -> io::Result<()> {
     out.write_all(b"\n")?;
     for _ in 0..level {
@@ -322,22 +347,31 @@ fn write_json(out: &mut impl Write, v: Value<'_, '_>, spans: bool, level: usize)
             let dict = v.as_dict().expect("kind is dict");
             // Members sorted by JSON key; a repeated key keeps its first value (stable sort).
             // Canonical dictionaries (keys sorted, UTF-8, no `hex:` prefix) are already in
-            // that order and are written straight from the tape.
-            let mut prev: Option<&[u8]> = None;
-            let canonical = dict.iter().all(|(k, _)| {
-                let plain = matches!(json_key(k), Cow::Borrowed(_));
-                let ordered = prev.is_none_or(|p| p < k);
+            // that order and are written straight from the tape; others are sorted as 4-byte
+            // entry handles, so memory stays a small constant times the input.
+            let (mut prev, mut plain, mut ordered): (Option<&[u8]>, bool, bool) =
+                (None, true, true);
+            for (k, _) in dict.iter() {
+                plain &= is_plain_key(k);
+                ordered &= prev.is_none_or(|p| p < k);
                 prev = Some(k);
-                plain && ordered
-            });
+            }
+            let canonical = plain && ordered;
             let members: Box<dyn Iterator<Item = (Cow<'_, str>, Value<'_, '_>)>> = if canonical {
                 Box::new(dict.iter().map(|(k, x)| (json_key(k), x)))
             } else {
-                let mut m: Vec<(Cow<'_, str>, Value<'_, '_>)> =
-                    dict.iter().map(|(k, x)| (json_key(k), x)).collect();
-                m.sort_by(|a, b| a.0.cmp(&b.0));
-                m.dedup_by(|later, first| later.0 == first.0);
-                Box::new(m.into_iter())
+                let key = |h: EntryHandle| dict.entry(h).expect("own handle").0;
+                let mut m: Vec<EntryHandle> = dict.handles().collect();
+                if plain {
+                    m.sort_by(|&a, &b| key(a).cmp(key(b)));
+                } else {
+                    m.sort_by(|&a, &b| json_key_cmp(key(a), key(b)));
+                }
+                m.dedup_by(|later, first| key(*later) == key(*first));
+                Box::new(m.into_iter().map(move |h| {
+                    let (k, x) = dict.entry(h).expect("own handle");
+                    (json_key(k), x)
+                }))
             };
             let mut members = members.peekable();
             if members.peek().is_none() {

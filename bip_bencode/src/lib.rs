@@ -59,4 +59,4 @@ pub use error::{
     AccessError, DecodeError, DecodeErrorKind, Expected, Kind, SoftFault, SoftFaultKind,
 };
 pub use owned::{Bencode, IntoKey};
-pub use value::{Dict, DictIter, List, ListIter, Value};
+pub use value::{Dict, DictIter, EntryHandle, List, ListIter, Value};

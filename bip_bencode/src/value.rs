@@ -377,6 +377,53 @@ impl<'a, 'd> Dict<'a, 'd> {
         })
     }
 
+    /// A compact handle for each entry, in input order: 4 bytes each instead of a
+    /// `(key, Value)` pair, for sorting or indexing very large dictionaries (the `bencode`
+    /// tool sorts the members of unsorted dictionaries this way). [`Dict::entry`] turns a
+    /// handle back into its entry.
+    ///
+    /// ```
+    /// let doc = bip_bencode::Decoder::lenient().decode(b"d1:bi2e1:ai1ee")?;
+    /// let dict = doc.root().dict()?;
+    /// let mut handles: Vec<_> = dict.handles().collect();
+    /// handles.sort_by_key(|&h| dict.entry(h).map(|(k, _)| k));
+    /// let (key, value) = dict.entry(handles[0]).unwrap();
+    /// assert_eq!((key, value.as_int()), (&b"a"[..], Some(1)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn handles(&self) -> impl Iterator<Item = EntryHandle> + 'd {
+        let tokens = self.v.tokens;
+        let mut idx = self.v.idx + 1;
+        std::iter::from_fn(move || {
+            if tokens[idx].tag == Tag::End {
+                return None;
+            }
+            let h = EntryHandle(idx as u32);
+            idx = tokens[tokens[idx].next as usize].next as usize;
+            Some(h)
+        })
+    }
+
+    /// The `(key, value)` entry behind a handle from [`Dict::handles`]. A handle taken from
+    /// another dictionary gives `None` or an unrelated entry of the same document; it never
+    /// panics.
+    pub fn entry(&self, handle: EntryHandle) -> Option<(&'a [u8], Value<'a, 'd>)> {
+        let (input, tokens) = (self.v.input, self.v.tokens);
+        let end = tokens[self.v.idx].next as usize;
+        let ki = handle.0 as usize;
+        if ki <= self.v.idx || ki >= end {
+            return None;
+        }
+        let kt = tokens[ki];
+        let vi = kt.next as usize;
+        if kt.tag != Tag::Bytes || vi >= end || tokens[vi].tag == Tag::End {
+            return None;
+        }
+        let ks = kt.start as usize + kt.hdr as usize;
+        let ke = tokens[vi].start as usize;
+        Some((input.get(ks..ke)?, Value::new(input, tokens, vi)))
+    }
+
     /// Number of entries (walks the dictionary).
     pub fn len(&self) -> usize {
         self.iter().count()
@@ -475,6 +522,10 @@ impl<'a, 'd> IntoIterator for Dict<'a, 'd> {
         self.iter()
     }
 }
+
+/// A 4-byte handle to one entry of a [`Dict`] (see [`Dict::handles`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct EntryHandle(u32);
 
 /// Iterator over a dictionary's `(key, value)` entries in input order.
 #[derive(Clone, Debug)]

@@ -34,3 +34,29 @@ fn lenient_unsorted_keys_cost_about_n_log_n() {
     // 10x the keys: linear is 10x, n log n about 12x; quadratic would be 100x.
     assert!(big / small < 40.0, "{small} -> {big}");
 }
+
+/// `Dict::handles` / `Dict::entry`: 4-byte handles sort a large unsorted dictionary to the same
+/// order as `(key, value)` pairs, and a handle from another dictionary never panics.
+#[test]
+fn entry_handles_sort_like_pairs_and_reject_foreign_handles() {
+    let input = unsorted_dict(50_000);
+    let doc = Decoder::new().mode(Mode::Lenient).decode(&input).unwrap();
+    let dict = doc.root().dict().unwrap();
+    let mut pairs: Vec<_> = dict.iter().collect();
+    pairs.sort_by(|a, b| a.0.cmp(b.0));
+    let mut handles: Vec<_> = dict.handles().collect();
+    assert_eq!(handles.len(), 50_000);
+    handles.sort_by_key(|&h| dict.entry(h).unwrap().0);
+    let via: Vec<_> = handles.iter().map(|&h| dict.entry(h).unwrap()).collect();
+    assert_eq!(via, pairs);
+
+    let doc = Decoder::new().decode(b"d1:ad1:bi1ee1:cli2eee").unwrap();
+    let outer = doc.root().dict().unwrap();
+    let inner = outer.get_dict(b"a").unwrap();
+    let inner_handle = inner.handles().next().unwrap();
+    assert_eq!(inner.entry(inner_handle).unwrap().0, b"b");
+    for h in outer.handles() {
+        assert!(inner.entry(h).is_none());
+    }
+    let _ = outer.entry(inner_handle); // some entry or None, never a panic
+}
