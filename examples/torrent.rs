@@ -35,6 +35,7 @@
 //!
 //! Malformed input: a one-line error naming the field on stderr, exit code 2.
 
+use std::borrow::Cow;
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -97,15 +98,15 @@ fn load(file: &std::path::Path, limits: &common::LimitArgs) -> Result<Metainfo, 
 
 /// The files to list (padding left out) with the paths `verify` reads, relative to the root
 /// folder (the name itself for a single file).
-fn listed_files(m: &Metainfo) -> impl Iterator<Item = (&bip_metainfo::FileEntry, String)> + '_ {
-    let renamed: std::collections::HashMap<usize, Vec<String>> =
-        m.info.renamed_paths().into_iter().collect();
-    m.info
-        .all_files()
-        .iter()
-        .enumerate()
-        .filter(|(_, f)| !f.is_padding())
-        .map(move |(i, f)| (f, renamed.get(&i).unwrap_or(&f.path).join("/")))
+fn listed_files(
+    m: &Metainfo,
+) -> impl Iterator<Item = (bip_metainfo::FileEntry<'_>, Cow<'_, str>)> + '_ {
+    // In index order: merged with the files as they go by.
+    let mut renamed = m.info.renamed_paths().into_iter().peekable();
+    m.info.all_files().into_iter().filter_map(move |f| {
+        let new = renamed.next_if(|(i, _)| *i == f.index()).map(|r| r.1);
+        (!f.is_padding()).then(|| (f, new.map_or(Cow::Borrowed(f.path()), Cow::Owned)))
+    })
 }
 
 /// Keys the file holds that this tool does not show as fields, by name (`info.` inside the
@@ -165,7 +166,7 @@ fn write_json(out: &mut impl Write, m: &Metainfo) -> io::Result<()> {
         }
         out.write_all(b"{\"path\":")?;
         serde_json::to_writer(&mut *out, &path)?;
-        write!(out, ",\"length\":{}}}", f.length)?;
+        write!(out, ",\"length\":{}}}", f.length())?;
     }
     out.write_all(b"]")?;
     field(out, false, "trackers", json!(m.trackers()))?;
@@ -253,16 +254,17 @@ fn print_summary(out: &mut impl Write, m: &Metainfo) -> io::Result<()> {
     writeln!(out, "files ({count}):")?;
     for (f, path) in listed_files(m) {
         let mut flags = String::new();
-        if f.attrs.executable {
+        let attrs = f.attrs();
+        if attrs.executable {
             flags.push_str(" [x]");
         }
-        if f.attrs.hidden {
+        if attrs.hidden {
             flags.push_str(" [h]");
         }
-        if let Some(t) = &f.symlink_target {
-            flags.push_str(&format!(" -> {}", t.join("/")));
+        if let Some(t) = f.symlink_target() {
+            flags.push_str(&format!(" -> {t}"));
         }
-        writeln!(out, "  {:>14}  {path}{flags}", f.length)?;
+        writeln!(out, "  {:>14}  {path}{flags}", f.length())?;
     }
     Ok(())
 }

@@ -1,12 +1,14 @@
 //! The info dictionary: files, pieces, v2 file tree.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use bip_bencode::{Dict, SoftFault, Value};
 use bip_util::{sha1, sha256, InfoHash, InfoHashV2};
 
 use crate::error::{InvalidKind as K, MetainfoError};
-use crate::path::{self, repair_utf8, sanitize_list, sanitize_path_element};
+use crate::files::{FileEntry, FileTable, Files};
+use crate::path::{self, repair_utf8, sanitize_list_into, sanitize_path_element, PAD_MARKER};
 
 /// Most files (padding files included) a torrent may list.
 pub const MAX_FILES: usize = 1_000_000;
@@ -70,51 +72,6 @@ pub struct FileAttrs {
     pub symlink: bool,
 }
 
-/// One file of a torrent.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FileEntry {
-    /// Sanitized path components relative to the torrent's root folder (the
-    /// folder named [`Info::name`] for a multi-file torrent). For a
-    /// single-file torrent this is `[name]`. Every component is safe to join
-    /// onto a directory: never empty, `.`, `..`, or containing a separator.
-    /// A padding file without a path gets `[".pad", "<length>"]`.
-    pub path: Vec<String>,
-    /// Length in bytes.
-    pub length: u64,
-    /// Byte offset of the file in the torrent's piece space: the sum of the
-    /// lengths of the files before it, padding files included. (For v2-only
-    /// torrents the padding files are implied, as libtorrent lays them out:
-    /// one after every file that does not end on a piece boundary, so that
-    /// each file starts on a piece boundary.)
-    pub offset: u64,
-    /// BEP 47 attributes.
-    pub attrs: FileAttrs,
-    /// Sanitized target of a symlink, relative to the torrent's root folder.
-    pub symlink_target: Option<Vec<String>>,
-    /// The v2 merkle root of the file (`pieces root`); `None` for v1-only
-    /// torrents, padding files and empty files.
-    pub pieces_root: Option<[u8; 32]>,
-    /// BEP 47 `mtime`.
-    pub mtime: Option<i64>,
-    /// BEP 47 per-file `sha1`.
-    pub sha1: Option<[u8; 20]>,
-}
-
-impl FileEntry {
-    /// The path joined with `/`.
-    pub fn path_string(&self) -> String {
-        self.path.join("/")
-    }
-    /// Whether this is a padding file.
-    pub fn is_padding(&self) -> bool {
-        self.attrs.pad
-    }
-    /// Number of v2 pieces of this file (`ceil(length / piece_length)`).
-    pub fn num_pieces_v2(&self, piece_length: u64) -> u64 {
-        self.length.div_ceil(piece_length.max(1))
-    }
-}
-
 /// A parsed info dictionary (v1, v2 or hybrid). Keeps its exact bytes, so
 /// the info hashes are those of the input even for non-canonical files.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -142,7 +99,7 @@ pub struct Info {
     pub collections: Vec<String>,
     /// Keys of the info dict this crate does not interpret, kept as their bencoded bytes.
     pub unknown: BTreeMap<Vec<u8>, crate::RawBencode>,
-    files: Vec<FileEntry>,
+    files: FileTable,
     pieces: Vec<u8>,
     raw: Vec<u8>,
     hash_v1: Option<InfoHash>,
@@ -179,7 +136,17 @@ impl Info {
         if root.as_dict().is_none() {
             return Err(MetainfoError::NotADictionary);
         }
-        parse_info(root, doc.soft_faults())
+        let raw = root.raw();
+        let mut info = parse_info(root, doc.soft_faults())?;
+        // Copied once the decoded tape is freed, so that the two never add up.
+        drop(doc);
+        info.set_raw(raw);
+        Ok(info)
+    }
+
+    /// Keep a copy of the info dictionary's bytes (`parse_info` leaves them out).
+    pub(crate) fn set_raw(&mut self, raw: &[u8]) {
+        self.raw = raw.to_vec();
     }
 
     /// The exact bytes of the info dictionary.
@@ -209,25 +176,49 @@ impl Info {
 
     /// Every file in torrent order, padding files included (what piece
     /// offsets are computed over). For v2-only torrents the padding files
-    /// are synthesized (path `[".pad", "<length>"]`).
-    pub fn all_files(&self) -> &[FileEntry] {
-        &self.files
+    /// are synthesized (path `.pad/<length>`).
+    ///
+    /// ```
+    /// use bip_metainfo::Info;
+    /// let info = Info::from_bytes(b"d5:filesld6:lengthi3e4:pathl1:d5:a.txteed6:lengthi4e4:pathl5:b.txteee\
+    /// 4:name4:root12:piece lengthi16384e6:pieces20:aaaaaaaaaaaaaaaaaaaae")?;
+    /// let files = info.all_files();
+    /// assert_eq!(files.len(), 2);
+    /// let b = files.get(1).unwrap();
+    /// assert_eq!((b.path(), b.length(), b.offset()), ("b.txt", 4, 3));
+    /// let paths: Vec<&str> = files.iter().map(|f| f.path()).collect();
+    /// assert_eq!(paths, ["d/a.txt", "b.txt"]);
+    /// assert!(files.get(0).unwrap().components().eq(["d", "a.txt"]));
+    /// # Ok::<(), bip_metainfo::MetainfoError>(())
+    /// ```
+    pub fn all_files(&self) -> Files<'_> {
+        Files::new(&self.files)
     }
 
     /// The files without padding files.
-    pub fn files(&self) -> impl Iterator<Item = &FileEntry> + '_ {
-        self.files.iter().filter(|f| !f.attrs.pad)
+    pub fn files(&self) -> impl Iterator<Item = FileEntry<'_>> + '_ {
+        self.all_files().into_iter().filter(|f| !f.is_padding())
+    }
+
+    /// File `index` of [`Info::all_files`].
+    pub fn file(&self, index: usize) -> Option<FileEntry<'_>> {
+        self.all_files().get(index)
+    }
+
+    /// Number of files, padding files included (the length of [`Info::all_files`]).
+    pub fn num_files(&self) -> usize {
+        self.files.len()
     }
 
     /// Total size of the piece space: the sum of all file lengths, padding
     /// files included (libtorrent's `total_size`).
     pub fn total_size(&self) -> u64 {
-        self.files.iter().map(|f| f.length).sum()
+        self.files.total()
     }
 
     /// The sum of the lengths of the real files (padding left out).
     pub fn payload_size(&self) -> u64 {
-        self.files().map(|f| f.length).sum()
+        self.files().map(|f| f.length()).sum()
     }
 
     /// Number of pieces of the piece space (`ceil(total_size / piece_length)`;
@@ -253,21 +244,25 @@ impl Info {
 
     /// File paths made unique the way libtorrent does before it writes files
     /// (one entry per file of [`Info::all_files`], relative to the root
-    /// folder). Paths are compared case-insensitively; a file whose path
-    /// equals an earlier file's path or a directory of any file is renamed
+    /// folder, components joined with `/`). Paths are compared case-insensitively; a file whose
+    /// path equals an earlier file's path or a directory of any file is renamed
     /// with a counter before its extension (`foo/bar.1.txt`). Padding files
-    /// of the same length may share a path.
-    pub fn unique_paths(&self) -> Vec<Vec<String>> {
-        let mut out: Vec<Vec<String>> = self.files.iter().map(|f| f.path.clone()).collect();
+    /// of the same length may share a path. Paths not renamed are borrowed.
+    pub fn unique_paths(&self) -> Vec<Cow<'_, str>> {
+        let mut out: Vec<Cow<'_, str>> = self
+            .all_files()
+            .iter()
+            .map(|f| Cow::Borrowed(f.path()))
+            .collect();
         for (i, p) in path::renames(&self.files) {
-            out[i] = p;
+            out[i] = Cow::Owned(p);
         }
         out
     }
 
     /// Only the files [`Info::unique_paths`] renames, as `(index in [`Info::all_files`], new
-    /// path)`; usually empty. Cheaper than `unique_paths` for listing many files.
-    pub fn renamed_paths(&self) -> Vec<(usize, Vec<String>)> {
+    /// path)` in index order; usually empty. Cheaper than `unique_paths` for listing many files.
+    pub fn renamed_paths(&self) -> Vec<(usize, String)> {
         if self.multi_file {
             path::renames(&self.files)
         } else {
@@ -281,23 +276,20 @@ impl Info {
     /// name) and [`verify`](crate::verify) reads them, so both always agree. Every component is
     /// a plain name: joining the result onto a folder stays inside it.
     pub fn disk_paths(&self) -> Vec<std::path::PathBuf> {
+        let files = self.all_files();
         if !self.multi_file {
-            return self
-                .files
+            return files
                 .iter()
-                .map(|f| path::rel_path(f.path.iter().map(String::as_str)))
+                .map(|f| path::rel_path(f.components()))
                 .collect();
         }
-        let renamed: std::collections::HashMap<usize, Vec<String>> =
-            self.renamed_paths().into_iter().collect();
-        self.files
+        let mut renamed = self.renamed_paths().into_iter().peekable();
+        files
             .iter()
-            .enumerate()
-            .map(|(i, f)| {
-                let p = renamed.get(&i).unwrap_or(&f.path);
-                path::rel_path(
-                    std::iter::once(self.name.as_str()).chain(p.iter().map(String::as_str)),
-                )
+            .map(|f| {
+                let new = renamed.next_if(|(i, _)| *i == f.index()).map(|r| r.1);
+                let p = new.as_deref().unwrap_or(f.path());
+                path::rel_path(std::iter::once(self.name.as_str()).chain(p.split('/')))
             })
             .collect()
     }
@@ -358,8 +350,20 @@ fn bytes_n<const N: usize>(v: Option<Value<'_, '_>>) -> Option<[u8; N]> {
     v.and_then(|v| v.as_bytes()).and_then(|b| b.try_into().ok())
 }
 
-/// A v1 file entry of a `files` list.
-fn parse_v1_file(v: Value<'_, '_>) -> Result<FileEntry, MetainfoError> {
+fn paths_too_long(field: String) -> MetainfoError {
+    MetainfoError::invalid_detail(field, K::Path, "file paths total more than 4 GiB")
+}
+
+/// A `symlink path`, sanitized (its elements joined with `/`).
+fn parse_symlink(t: Value<'_, '_>) -> Result<Box<str>, MetainfoError> {
+    let mut target = String::new();
+    sanitize_list_into(t, K::Symlink, &mut target)?;
+    Ok(target.into_boxed_str())
+}
+
+/// A v1 file entry of a `files` list, added to `files`.
+fn parse_v1_file(v: Value<'_, '_>, files: &mut FileTable) -> Result<(), MetainfoError> {
+    use std::fmt::Write;
     let d = v.dict()?;
     let mut attrs = parse_attrs(d);
     let length = if attrs.symlink {
@@ -368,43 +372,54 @@ fn parse_v1_file(v: Value<'_, '_>) -> Result<FileEntry, MetainfoError> {
         length_of(d, true)?
     };
     let path_val = d.get(b"path.utf-8").or_else(|| d.get(b"path"));
-    let mut path = match path_val {
-        Some(p) if p.as_list().is_some_and(|l| !l.is_empty()) => sanitize_list(p, K::Path)?,
-        _ if attrs.pad => vec![".pad".to_string(), length.to_string()],
+    let start = files.next_path_start();
+    files.paths.truncate(start);
+    match path_val {
+        Some(p) if p.as_list().is_some_and(|l| !l.is_empty()) => {
+            sanitize_list_into(p, K::Path, &mut files.paths)?;
+        }
+        _ if attrs.pad => {
+            let _ = write!(files.paths, ".pad/{length}");
+        }
         Some(p) if p.as_list().is_none() => return Err(field_err(p, K::Path)),
         _ => return Err(MetainfoError::invalid(key_path(d, "path"), K::Path)),
-    };
-    if path.is_empty() {
-        // Every element was dropped (cannot happen in force mode, kept for safety).
-        path.push("_".to_string());
     }
-    if path.iter().any(|c| c.contains("_____padding_file_")) {
+    if files.paths.len() == start {
+        // Every element was dropped (cannot happen in force mode, kept for safety).
+        files.paths.push('_');
+    }
+    if files.paths[start..].contains(PAD_MARKER) {
         attrs.pad = true;
     }
     let mut symlink_target = None;
     if attrs.symlink {
         match d.get(b"symlink path") {
-            Some(t) => symlink_target = Some(sanitize_list(t, K::Symlink)?),
+            Some(t) => symlink_target = Some(parse_symlink(t)?),
             None => attrs.symlink = false,
         }
     }
-    Ok(FileEntry {
-        path,
-        length,
-        offset: 0,
-        attrs,
+    let index = files
+        .push(length, attrs)
+        .ok_or_else(|| paths_too_long(key_path(d, "path")))?;
+    files.set_extras(
+        index,
+        d.get(b"mtime").and_then(|m| m.as_int()),
+        bytes_n(d.get(b"sha1")),
         symlink_target,
-        pieces_root: None,
-        mtime: d.get(b"mtime").and_then(|m| m.as_int()),
-        sha1: bytes_n(d.get(b"sha1")),
-    })
+    );
+    Ok(())
 }
 
-/// Walk a v2 `file tree` directory.
+/// Walk a v2 `file tree` directory, adding its files to `files` (with `pad_to`, a padding file
+/// after each file that does not end on a multiple of that piece length). `prefix` is the
+/// sanitized path of the directory, `count` the files found so far.
 fn walk_tree(
     dir: Dict<'_, '_>,
-    prefix: &mut Vec<String>,
-    out: &mut Vec<FileEntry>,
+    prefix: &mut String,
+    depth: usize,
+    files: &mut FileTable,
+    pad_to: Option<u64>,
+    count: &mut usize,
 ) -> Result<(), MetainfoError> {
     for (k, v) in dir.entries() {
         let key = k.as_bytes().unwrap_or_default();
@@ -421,10 +436,16 @@ fn walk_tree(
         let node = v.as_dict().ok_or_else(|| {
             MetainfoError::invalid_detail(v.path(), K::FileTree, "not a dictionary")
         })?;
-        if prefix.len() >= MAX_PATH_DEPTH {
+        if depth >= MAX_PATH_DEPTH {
             return Err(field_err(v, K::PathTooDeep));
         }
-        prefix.push(sanitize_path_element(key, true).unwrap_or_else(|| "_".into()));
+        let mark = prefix.len();
+        if mark > 0 {
+            prefix.push('/');
+        }
+        if !path::sanitize_path_element_into(key, true, prefix) {
+            prefix.push('_');
+        }
         if let Some(leaf) = node.get(b"") {
             if node.len() != 1 {
                 return Err(MetainfoError::invalid_detail(
@@ -433,19 +454,28 @@ fn walk_tree(
                     "a file entry next to other entries",
                 ));
             }
-            if out.len() >= MAX_FILES {
+            if *count >= MAX_FILES {
                 return Err(field_err(v, K::TooManyFiles));
             }
-            out.push(parse_v2_file(leaf, prefix.clone())?);
+            parse_v2_file(leaf, prefix, files, pad_to)?;
+            *count += 1;
         } else {
-            walk_tree(node, prefix, out)?;
+            walk_tree(node, prefix, depth + 1, files, pad_to, count)?;
         }
-        prefix.pop();
+        prefix.truncate(mark);
     }
     Ok(())
 }
 
-fn parse_v2_file(leaf: Value<'_, '_>, path: Vec<String>) -> Result<FileEntry, MetainfoError> {
+/// A v2 file (the `""` leaf at `path`), added to `files`, followed by its padding file with
+/// `pad_to`.
+fn parse_v2_file(
+    leaf: Value<'_, '_>,
+    path: &str,
+    files: &mut FileTable,
+    pad_to: Option<u64>,
+) -> Result<(), MetainfoError> {
+    use std::fmt::Write;
     let d = leaf.dict()?;
     let attrs = parse_attrs(d);
     if attrs.pad {
@@ -460,7 +490,7 @@ fn parse_v2_file(leaf: Value<'_, '_>, path: Vec<String>) -> Result<FileEntry, Me
     let mut attrs = attrs;
     if attrs.symlink {
         match d.get(b"symlink path") {
-            Some(t) => symlink_target = Some(sanitize_list(t, K::Symlink)?),
+            Some(t) => symlink_target = Some(parse_symlink(t)?),
             None => attrs.symlink = false,
         }
     }
@@ -477,16 +507,33 @@ fn parse_v2_file(leaf: Value<'_, '_>, path: Vec<String>) -> Result<FileEntry, Me
             }
         }
     }
-    Ok(FileEntry {
-        path,
-        length,
-        offset: 0,
-        attrs,
+    let too_long = || paths_too_long(leaf.path());
+    let start = files.next_path_start();
+    files.paths.truncate(start);
+    files.paths.push_str(path);
+    let index = files.push(length, attrs).ok_or_else(too_long)?;
+    if let Some(r) = pieces_root {
+        files.set_root(index, r);
+    }
+    files.set_extras(
+        index,
+        d.get(b"mtime").and_then(|m| m.as_int()),
+        None,
         symlink_target,
-        pieces_root,
-        mtime: d.get(b"mtime").and_then(|m| m.as_int()),
-        sha1: None,
-    })
+    );
+    if let Some(pl) = pad_to {
+        let rem = length % pl;
+        if rem != 0 {
+            let pad = pl - rem;
+            let _ = write!(files.paths, ".pad/{pad}");
+            let attrs = FileAttrs {
+                pad: true,
+                ..FileAttrs::default()
+            };
+            files.push(pad, attrs).ok_or_else(too_long)?;
+        }
+    }
+    Ok(())
 }
 
 const KNOWN_INFO_KEYS: &[&[u8]] = &[
@@ -519,16 +566,16 @@ pub(crate) fn parse_info(v: Value<'_, '_>, faults: &[SoftFault]) -> Result<Info,
     let (mut files, mut multi_file) = if version.has_v1() {
         parse_v1_files(d, name_sanitized.as_deref())?
     } else {
-        (Vec::new(), false)
+        (FileTable::default(), false)
     };
     let pieces = if version.has_v1() {
-        lay_out_v1(d, &mut files, piece_length, multi_file)?
+        lay_out_v1(d, &files, piece_length, multi_file)?
     } else {
         &[]
     };
     if version.has_v2() {
-        let (v2_files, v2_multi) = parse_v2_tree(d, piece_length)?;
         if version.has_v1() {
+            let (v2_files, _) = parse_v2_tree(d, piece_length, None)?;
             attach_v2(
                 &mut files,
                 &v2_files,
@@ -536,9 +583,12 @@ pub(crate) fn parse_info(v: Value<'_, '_>, faults: &[SoftFault]) -> Result<Info,
                 key_path(d, "file tree"),
             )?;
         } else {
+            // libtorrent's layout: a padding file after every file that does not end on a
+            // piece boundary.
+            let (v2_files, v2_multi) = parse_v2_tree(d, piece_length, Some(piece_length))?;
             multi_file = v2_multi;
-            files = with_v2_padding(v2_files, piece_length);
-            if files.iter().map(|f| f.length).sum::<u64>() == 0 {
+            files = v2_files;
+            if files.total() == 0 {
                 return Err(MetainfoError::invalid_detail(
                     key_path(d, "file tree"),
                     K::Length,
@@ -551,6 +601,7 @@ pub(crate) fn parse_info(v: Value<'_, '_>, faults: &[SoftFault]) -> Result<Info,
         path::check_duplicates(&files, key_path(d, "files"))?;
     }
     path::sanitize_symlinks(&mut files);
+    files.shrink_to_fit();
 
     // The name: a multi-file torrent whose name sanitizes to nothing is
     // named after its info hash (libtorrent).
@@ -577,7 +628,8 @@ pub(crate) fn parse_info(v: Value<'_, '_>, faults: &[SoftFault]) -> Result<Info,
         unknown,
         files,
         pieces: pieces.to_vec(),
-        raw: raw.to_vec(),
+        // Set by the caller once the decoded tape is freed (`Info::set_raw`).
+        raw: Vec::new(),
         hash_v1,
         hash_v2,
     })
@@ -651,58 +703,52 @@ fn parse_name(d: Dict<'_, '_>) -> Result<Option<String>, MetainfoError> {
 }
 
 /// The v1 file list (`files`), or the single file (`length`); whether it is a folder.
-fn parse_v1_files(
-    d: Dict<'_, '_>,
-    name: Option<&str>,
-) -> Result<(Vec<FileEntry>, bool), MetainfoError> {
+fn parse_v1_files(d: Dict<'_, '_>, name: Option<&str>) -> Result<(FileTable, bool), MetainfoError> {
     let Some(files) = d.get(b"files") else {
         let attrs = parse_attrs(d);
         let length = length_of(d, !attrs.symlink)?;
         let name = name.ok_or_else(|| MetainfoError::invalid(key_path(d, "name"), K::Name))?;
-        let file = FileEntry {
-            path: vec![name.to_string()],
-            length,
-            offset: 0,
-            attrs,
-            symlink_target: None,
-            pieces_root: None,
-            mtime: d.get(b"mtime").and_then(|m| m.as_int()),
-            sha1: bytes_n(d.get(b"sha1")),
-        };
-        return Ok((vec![file], false));
+        let mut table = FileTable::with_capacity(1);
+        table.paths.push_str(name);
+        let index = table
+            .push(length, attrs)
+            .ok_or_else(|| paths_too_long(key_path(d, "name")))?;
+        table.set_extras(
+            index,
+            d.get(b"mtime").and_then(|m| m.as_int()),
+            bytes_n(d.get(b"sha1")),
+            None,
+        );
+        return Ok((table, false));
     };
     let list = files.list()?;
     // Exact capacity: no doubling slack on a million files.
-    let mut out = Vec::with_capacity(list.len().min(MAX_FILES));
+    let mut out = FileTable::with_capacity(list.len().min(MAX_FILES));
     for (i, f) in list.iter().enumerate() {
         if i >= MAX_FILES {
             return Err(field_err(files, K::TooManyFiles));
         }
-        out.push(parse_v1_file(f)?);
+        parse_v1_file(f, &mut out)?;
     }
-    if out.is_empty() {
+    if out.len() == 0 {
         return Err(field_err(files, K::NoFiles));
     }
     Ok((out, true))
 }
 
-/// Offsets of the v1 files, their total (bounded, not zero) and the `pieces` that cover it.
+/// The v1 files' total (bounded, not zero) and the `pieces` that cover it.
 fn lay_out_v1<'a>(
     d: Dict<'a, '_>,
-    files: &mut [FileEntry],
+    files: &FileTable,
     piece_length: u64,
     multi_file: bool,
 ) -> Result<&'a [u8], MetainfoError> {
     let files_field = key_path(d, if multi_file { "files" } else { "length" });
-    let mut offset = 0u64;
-    for f in files.iter_mut() {
-        f.offset = offset;
-        offset = offset
-            .checked_add(f.length)
-            .filter(|&t| t <= MAX_FILE_SIZE)
-            .ok_or_else(|| MetainfoError::invalid(files_field.clone(), K::Length))?;
+    // The file table's offsets saturate: any total past the bound is refused here.
+    let total = files.total();
+    if total > MAX_FILE_SIZE {
+        return Err(MetainfoError::invalid(files_field, K::Length));
     }
-    let total = offset;
     if total == 0 {
         return Err(MetainfoError::invalid_detail(
             files_field,
@@ -734,11 +780,13 @@ fn lay_out_v1<'a>(
     Ok(pieces)
 }
 
-/// The v2 `file tree`, its piece count bounded; whether it is a folder.
+/// The v2 `file tree` (with `pad_to`, padding files as [`walk_tree`] adds them), its piece count
+/// bounded; whether it is a folder.
 fn parse_v2_tree(
     d: Dict<'_, '_>,
     piece_length: u64,
-) -> Result<(Vec<FileEntry>, bool), MetainfoError> {
+    pad_to: Option<u64>,
+) -> Result<(FileTable, bool), MetainfoError> {
     let tree = match d.get(b"file tree") {
         Some(t) => t.dict()?,
         None => {
@@ -748,20 +796,22 @@ fn parse_v2_tree(
             ))
         }
     };
-    let mut files = Vec::new();
-    walk_tree(tree, &mut Vec::new(), &mut files)?;
-    if files.is_empty() {
+    let mut files = FileTable::default();
+    let mut count = 0;
+    walk_tree(tree, &mut String::new(), 0, &mut files, pad_to, &mut count)?;
+    if count == 0 {
         return Err(MetainfoError::invalid(key_path(d, "file tree"), K::NoFiles));
     }
-    let multi = !(tree.len() == 1 && files.len() == 1 && files[0].path.len() == 1);
+    // The first file is never padding.
+    let multi = !(tree.len() == 1 && count == 1 && !files.path(0).contains('/'));
     let mut pieces = 0u64;
-    for f in &files {
+    for f in Files::new(&files).iter().filter(|f| !f.is_padding()) {
         let n = f.num_pieces_v2(piece_length);
         if n > MAX_PIECES {
             return Err(MetainfoError::invalid_detail(
                 key_path(d, "file tree"),
                 K::Length,
-                format!("file {} has too many pieces", f.path_string()),
+                format!("file {} has too many pieces", f.path()),
             ));
         }
         pieces += n;
@@ -806,47 +856,16 @@ fn parse_extras(
     (similar, collections, unknown)
 }
 
-/// The file list of a v2-only torrent as libtorrent lays it out: a padding
-/// file after every file that does not end on a piece boundary.
-fn with_v2_padding(v2: Vec<FileEntry>, piece_length: u64) -> Vec<FileEntry> {
-    let mut out = Vec::with_capacity(v2.len() * 2);
-    let mut offset = 0u64;
-    for mut f in v2 {
-        f.offset = offset;
-        offset += f.length;
-        let rem = f.length % piece_length;
-        out.push(f);
-        if rem != 0 {
-            let pad = piece_length - rem;
-            out.push(FileEntry {
-                path: vec![".pad".to_string(), pad.to_string()],
-                length: pad,
-                offset,
-                attrs: FileAttrs {
-                    pad: true,
-                    ..FileAttrs::default()
-                },
-                symlink_target: None,
-                pieces_root: None,
-                mtime: None,
-                sha1: None,
-            });
-            offset += pad;
-        }
-    }
-    out
-}
-
 /// Check a hybrid torrent's v1 files against its v2 files and copy the v2
 /// roots onto the v1 entries.
 fn attach_v2(
-    v1: &mut [FileEntry],
-    v2: &[FileEntry],
+    v1: &mut FileTable,
+    v2: &FileTable,
     piece_length: u64,
     field: String,
 ) -> Result<(), MetainfoError> {
-    let mut it = v2.iter();
-    let non_pad = v1.iter().filter(|f| !f.attrs.pad).count();
+    let mut it = Files::new(v2).iter();
+    let non_pad = Files::new(v1).iter().filter(|f| !f.is_padding()).count();
     if non_pad != v2.len() {
         return Err(MetainfoError::invalid_detail(
             field,
@@ -854,32 +873,34 @@ fn attach_v2(
             format!("{non_pad} v1 files, {} v2 files", v2.len()),
         ));
     }
-    for f in v1.iter_mut().filter(|f| !f.attrs.pad) {
+    let mut roots = Vec::new();
+    for f in Files::new(v1).iter().filter(|f| !f.is_padding()) {
         let g = it
             .next()
             .ok_or_else(|| MetainfoError::invalid(field.clone(), K::InconsistentFiles))?;
-        if f.path != g.path || f.length != g.length || f.attrs.symlink != g.attrs.symlink {
+        if f.path() != g.path()
+            || f.length() != g.length()
+            || f.attrs().symlink != g.attrs().symlink
+        {
             return Err(MetainfoError::invalid_detail(
                 field,
                 K::InconsistentFiles,
-                format!(
-                    "v1 file {} does not match v2 file {}",
-                    f.path_string(),
-                    g.path_string()
-                ),
+                format!("v1 file {} does not match v2 file {}", f.path(), g.path()),
             ));
         }
-        if f.length > 0 && f.offset % piece_length != 0 {
+        if f.length() > 0 && f.offset() % piece_length != 0 {
             return Err(MetainfoError::invalid_detail(
                 field,
                 K::InconsistentFiles,
-                format!(
-                    "file {} is not aligned to a piece boundary",
-                    f.path_string()
-                ),
+                format!("file {} is not aligned to a piece boundary", f.path()),
             ));
         }
-        f.pieces_root = g.pieces_root;
+        if let Some(r) = g.pieces_root() {
+            roots.push((f.index(), *r));
+        }
+    }
+    for (i, r) in roots {
+        v1.set_root(i, r);
     }
     Ok(())
 }

@@ -20,7 +20,7 @@
 //!
 //! // Files: sanitized relative paths, lengths and offsets.
 //! let file = torrent.info.files().next().unwrap();
-//! assert_eq!(file.path, ["a.txt"]);
+//! assert_eq!((file.path(), file.length(), file.offset()), ("a.txt", 20000, 0));
 //!
 //! // Magnet links.
 //! let magnet = torrent.magnet();
@@ -49,7 +49,7 @@
 //! One path policy (the `path` module) serves parsing, creating, showing and
 //! verifying. Paths are sanitized as libtorrent does ([`sanitize_path_element`]):
 //! no component is empty, `.`, `..` or holds a separator, and all are valid
-//! UTF-8, so a [`FileEntry::path`] can be joined onto a download directory.
+//! UTF-8, so the components of a [`FileEntry::path`] can be joined onto a download directory.
 //! [`Info::disk_paths`] are the paths `torrent show` lists and
 //! [`verify`](verify::verify) reads. Creating refuses names that parsing would
 //! change ([`check_create_component`], [`check_create_paths`]).
@@ -62,6 +62,7 @@
 
 pub mod create;
 mod error;
+mod files;
 mod info;
 mod magnet;
 mod metainfo;
@@ -69,9 +70,10 @@ mod path;
 pub mod verify;
 
 pub use error::{InvalidKind, MetainfoError};
+pub use files::{FileEntry, Files, FilesIter};
 pub use info::{
-    piece_layer_root, FileAttrs, FileEntry, Info, Version, BLOCK_SIZE, MAX_DUPLICATE_PATHS,
-    MAX_FILES, MAX_FILE_SIZE, MAX_NAME_LEN, MAX_PATH_DEPTH, MAX_PIECES, MAX_PIECE_LENGTH,
+    piece_layer_root, FileAttrs, Info, Version, BLOCK_SIZE, MAX_DUPLICATE_PATHS, MAX_FILES,
+    MAX_FILE_SIZE, MAX_NAME_LEN, MAX_PATH_DEPTH, MAX_PIECES, MAX_PIECE_LENGTH,
 };
 pub use magnet::{Magnet, MagnetError, MAX_SO_INDEX};
 pub use metainfo::{Metainfo, RawBencode};

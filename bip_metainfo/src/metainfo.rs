@@ -92,6 +92,7 @@ impl Metainfo {
         let root = doc.root().as_dict().ok_or(MetainfoError::NotADictionary)?;
         let info_v = root.require(b"info")?;
         info_v.dict()?;
+        let info_raw = info_v.raw();
         let info = parse_info(info_v, doc.soft_faults())?;
         let mut m = Metainfo {
             info,
@@ -169,6 +170,10 @@ impl Metainfo {
                     .insert(k.to_vec(), RawBencode::of(v, doc.soft_faults()));
             }
         }
+        // The info bytes are copied once the decoded tape is freed, so that the two never add
+        // up.
+        drop(doc);
+        m.info.set_raw(info_raw);
         Ok(m)
     }
 
@@ -294,16 +299,27 @@ fn parse_piece_layers(
     d: Dict<'_, '_>,
 ) -> Result<BTreeMap<[u8; 32], Vec<[u8; 32]>>, MetainfoError> {
     let mut out = BTreeMap::new();
+    // The files by root (the first file holding a root is the one checked).
+    let mut by_root: Vec<(&[u8; 32], usize)> = Vec::new();
+    if !d.is_empty() {
+        by_root.extend(
+            info.all_files()
+                .iter()
+                .filter_map(|f| Some((f.pieces_root()?, f.index()))),
+        );
+        by_root.sort_unstable();
+    }
     for (k, v) in d.entries() {
         let key = k.as_bytes().unwrap_or_default();
         let field = v.path();
         let root: [u8; 32] = key.try_into().map_err(|_| {
             MetainfoError::invalid_detail(&field, K::PieceLayer, "key is not 32 bytes")
         })?;
-        let file = info
-            .all_files()
-            .iter()
-            .find(|f| f.pieces_root == Some(root))
+        let first = by_root.partition_point(|(r, _)| **r < root);
+        let file = by_root
+            .get(first)
+            .filter(|(r, _)| **r == root)
+            .and_then(|(_, i)| info.file(*i))
             .ok_or_else(|| {
                 MetainfoError::invalid_detail(&field, K::PieceLayer, "no file has this root")
             })?;
@@ -331,7 +347,8 @@ fn parse_piece_layers(
             .chunks_exact(32)
             .map(|c| c.try_into().unwrap_or([0; 32]))
             .collect();
-        if file.length > info.piece_length && piece_layer_root(&layer, info.piece_length) != root {
+        if file.length() > info.piece_length && piece_layer_root(&layer, info.piece_length) != root
+        {
             return Err(MetainfoError::invalid_detail(
                 &field,
                 K::PieceLayer,

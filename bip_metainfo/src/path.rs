@@ -12,13 +12,13 @@
 //!   name, a path deeper than [`MAX_PATH_DEPTH`](crate::MAX_PATH_DEPTH), or two paths that
 //!   differ only by case. So a created torrent parses back to exactly its source's paths.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use bip_bencode::Value;
 
 use crate::error::{InvalidKind, MetainfoError};
-use crate::info::FileEntry;
+use crate::files::FileTable;
 
 /// Bytes after which a path element is cut (its extension is kept), as in
 /// libtorrent: elements end up at most about 255 bytes long.
@@ -93,14 +93,40 @@ fn replaced(c: char) -> bool {
 /// assert_eq!(sanitize_path_element(b"bad\x80name", false).as_deref(), Some("bad_name"));
 /// ```
 pub fn sanitize_path_element(element: &[u8], force: bool) -> Option<String> {
-    let dropped = || force.then(|| "_".to_string());
+    let mut out = String::new();
+    sanitize_path_element_into(element, force, &mut out).then_some(out)
+}
+
+/// [`sanitize_path_element`] appending to `out`; `false` (and nothing appended) when the
+/// element is dropped.
+pub(crate) fn sanitize_path_element_into(element: &[u8], force: bool, out: &mut String) -> bool {
+    let dropped = |out: &mut String| {
+        if force {
+            out.push('_');
+        }
+        force
+    };
     if element == b"." {
-        return dropped();
+        return dropped(out);
     }
     if element.is_empty() {
-        return Some("_".to_string());
+        out.push('_');
+        return true;
     }
-    let mut out = String::with_capacity(element.len().min(256));
+    // Fast path: printable ASCII without separators, short enough not to be cut.
+    if element.len() < TRUNCATE_ELEMENT_AT
+        && element
+            .iter()
+            .all(|&b| (0x20..0x7f).contains(&b) && b != b'/' && b != b'\\')
+    {
+        if element.len() <= 2 && element.iter().all(|&b| b == b'.') {
+            return dropped(out);
+        }
+        // Printable ASCII is valid UTF-8.
+        out.push_str(std::str::from_utf8(element).unwrap_or_default());
+        return true;
+    }
+    let start = out.len();
     let mut num_dots = 0usize;
     let mut found_extension = false;
     let mut i = 0usize;
@@ -117,7 +143,7 @@ pub fn sanitize_path_element(element: &[u8], force: bool) -> Option<String> {
             _ => out.push('_'),
         }
         i += len;
-        if out.len() >= TRUNCATE_ELEMENT_AT && !found_extension && i < element.len() {
+        if out.len() - start >= TRUNCATE_ELEMENT_AT && !found_extension && i < element.len() {
             // Keep the extension (from the last dot) and drop the middle.
             match element[i..].iter().rposition(|&b| b == b'.') {
                 Some(dot) => {
@@ -128,10 +154,11 @@ pub fn sanitize_path_element(element: &[u8], force: bool) -> Option<String> {
             }
         }
     }
-    if out.len() == num_dots && num_dots <= 2 {
-        return dropped();
+    if out.len() - start == num_dots && num_dots <= 2 {
+        out.truncate(start);
+        return dropped(out);
     }
-    Some(out)
+    true
 }
 
 /// Repair a string's UTF-8 the way libtorrent's `verify_encoding` does: every
@@ -285,15 +312,18 @@ pub(crate) fn rel_path<'a>(comps: impl IntoIterator<Item = &'a str>) -> PathBuf 
     out
 }
 
-/// Sanitize a path list of a torrent (`path`, `symlink path`): every element in force mode, at
-/// most [`MAX_PATH_DEPTH`](crate::MAX_PATH_DEPTH) elements of at most
-/// [`MAX_NAME_LEN`](crate::MAX_NAME_LEN) bytes.
-pub(crate) fn sanitize_list(
+/// Sanitize a path list of a torrent (`path`, `symlink path`) onto `out`, its elements joined
+/// with `/`: every element in force mode, at most [`MAX_PATH_DEPTH`](crate::MAX_PATH_DEPTH)
+/// elements of at most [`MAX_NAME_LEN`](crate::MAX_NAME_LEN) bytes. Returns the number of
+/// elements written.
+pub(crate) fn sanitize_list_into(
     list_val: Value<'_, '_>,
     kind: InvalidKind,
-) -> Result<Vec<String>, MetainfoError> {
+    out: &mut String,
+) -> Result<usize, MetainfoError> {
     let list = list_val.list()?;
-    let mut out = Vec::new();
+    let start = out.len();
+    let mut count = 0;
     for (n, e) in list.iter().enumerate() {
         if n >= crate::MAX_PATH_DEPTH {
             return Err(MetainfoError::invalid(
@@ -307,102 +337,231 @@ pub(crate) fn sanitize_list(
         if b.len() > crate::MAX_NAME_LEN {
             return Err(MetainfoError::invalid(e.path(), InvalidKind::NameTooLong));
         }
-        if let Some(s) = sanitize_path_element(b, true) {
-            out.push(s);
+        let mark = out.len();
+        if mark > start {
+            out.push('/');
+        }
+        if sanitize_path_element_into(b, true, out) {
+            count += 1;
+        } else {
+            out.truncate(mark);
         }
     }
-    Ok(out)
+    Ok(count)
 }
 
-/// Case-insensitive keys of paths: 128 bits from two randomly keyed hashers, so that the
-/// tables of [`renames`] and [`check_duplicates`] hold 16 bytes a path rather than a lowercased
-/// copy of it (collisions: about n² / 2^129, and not steerable by a torrent's author).
-struct PathKeys(
-    std::collections::hash_map::RandomState,
-    std::collections::hash_map::RandomState,
-);
+/// Hashes of paths (components joined with `/`), randomly keyed so that a torrent's author
+/// cannot make paths collide: the tables of [`renames`], [`check_duplicates`] and
+/// [`sanitize_symlinks`] hold 8 bytes a path, and compare the paths themselves only when hashes
+/// are equal.
+struct PathHasher {
+    state: std::collections::hash_map::RandomState,
+    buf: String,
+}
 
-impl PathKeys {
+impl PathHasher {
     fn new() -> Self {
-        PathKeys(Default::default(), Default::default())
+        PathHasher {
+            state: Default::default(),
+            buf: String::new(),
+        }
     }
 
-    fn key(&self, comps: &[String]) -> u128 {
+    fn exact(&self, path: &str) -> u64 {
         use std::hash::{BuildHasher, Hasher};
-        let (mut a, mut b) = (self.0.build_hasher(), self.1.build_hasher());
-        for (i, c) in comps.iter().enumerate() {
-            if i > 0 {
-                a.write_u8(b'/');
-                b.write_u8(b'/');
-            }
-            for ch in c.chars().flat_map(char::to_lowercase) {
-                a.write_u32(ch as u32);
-                b.write_u32(ch as u32);
-            }
-        }
-        (u128::from(a.finish()) << 64) | u128::from(b.finish())
+        let mut h = self.state.build_hasher();
+        h.write(path.as_bytes());
+        h.finish()
     }
+
+    /// The hash of `path` lowercased (equal for paths equal ignoring case).
+    fn lower(&mut self, path: &str) -> u64 {
+        use std::hash::{BuildHasher, Hasher};
+        self.buf.clear();
+        if path.is_ascii() {
+            self.buf.push_str(path);
+            self.buf.make_ascii_lowercase();
+        } else {
+            self.buf.extend(path.chars().flat_map(char::to_lowercase));
+        }
+        let mut h = self.state.build_hasher();
+        h.write(self.buf.as_bytes());
+        h.finish()
+    }
+}
+
+/// Whether two paths are equal ignoring case (as libtorrent compares them).
+fn lower_eq(a: &str, b: &str) -> bool {
+    if a.is_ascii() && b.is_ascii() {
+        a.eq_ignore_ascii_case(b)
+    } else {
+        a.chars()
+            .flat_map(char::to_lowercase)
+            .eq(b.chars().flat_map(char::to_lowercase))
+    }
+}
+
+/// The byte lengths of a path's folders (`a/b/c`: the lengths of `a` and `a/b`).
+fn folder_lens(path: &str) -> impl Iterator<Item = usize> + '_ {
+    path.bytes()
+        .enumerate()
+        .filter(|&(_, b)| b == b'/')
+        .map(|(i, _)| i)
 }
 
 /// The files libtorrent renames before it writes them (see
-/// [`Info::unique_paths`](crate::Info::unique_paths)): `(index, new path)`, usually none.
-pub(crate) fn renames(files: &[FileEntry]) -> Vec<(usize, Vec<String>)> {
-    let keys = PathKeys::new();
-    // Value: the length of the padding file holding the path, or None.
-    let mut taken: HashMap<u128, Option<u64>> = HashMap::with_capacity(files.len());
-    for f in files {
-        for i in 1..f.path.len() {
-            taken.insert(keys.key(&f.path[..i]), None);
-        }
-    }
-    let mut out = Vec::new();
-    for (n, f) in files.iter().enumerate() {
-        let pad = f.attrs.pad.then_some(f.length);
-        let mut key = keys.key(&f.path);
-        let free = match taken.get(&key) {
-            None => true,
-            Some(len) => pad.is_some() && *len == pad,
-        };
-        if !free {
-            let mut path = f.path.clone();
-            let last = path.last().cloned().unwrap_or_default();
-            let (base, ext) = match last.rfind('.') {
-                Some(p) if p > 0 => (last[..p].to_string(), last[p..].to_string()),
-                _ => (last.clone(), String::new()),
-            };
-            let mut counter = 0u64;
-            loop {
-                counter += 1;
-                if let Some(l) = path.last_mut() {
-                    *l = format!("{base}.{counter}{ext}");
-                }
-                key = keys.key(&path);
-                if !taken.contains_key(&key) {
-                    break;
-                }
+/// [`Info::unique_paths`](crate::Info::unique_paths)): `(index, new path)` in index order,
+/// usually none.
+///
+/// libtorrent keeps a set of every folder and every (final) file path, lowercased: a file whose
+/// path is taken (by a folder, or by an earlier file unless both are padding files of the same
+/// length) is renamed `base.N.ext` with the first free N. Here the set is two sorted tables of
+/// hashes (files, folders); when no hash repeats nothing is renamed, which is the common case.
+/// Otherwise the same walk runs, comparing paths exactly where hashes are equal.
+pub(crate) fn renames(files: &FileTable) -> Vec<(usize, String)> {
+    let n = files.len();
+    let mut hasher = PathHasher::new();
+    let mut by_hash: Vec<(u64, u32)> = Vec::with_capacity(n);
+    let mut folders: Vec<(u64, u32, u32)> = Vec::new();
+    let mut prev = "";
+    for i in 0..n {
+        let p = files.path(i);
+        by_hash.push((hasher.lower(p), i as u32));
+        for len in folder_lens(p) {
+            // Files of one folder usually follow each other: list a folder once for them.
+            if prev.len() > len && prev.as_bytes()[len] == b'/' && prev[..len] == p[..len] {
+                continue;
             }
-            out.push((n, path));
+            folders.push((hasher.lower(&p[..len]), i as u32, len as u32));
         }
-        taken.insert(key, pad);
+        prev = p;
+    }
+    by_hash.sort_unstable();
+    folders.sort_unstable();
+    let repeated = by_hash.windows(2).any(|w| w[0].0 == w[1].0)
+        || by_hash
+            .iter()
+            .any(|(h, _)| folders.binary_search_by_key(h, |f| f.0).is_ok());
+    if !repeated {
+        return Vec::new();
+    }
+
+    let pad_of = |i: usize| files.is_pad(i).then(|| files.entry(i).length());
+    // Renamed files' new paths, lowercased, with their padding length.
+    let mut renamed_keys: std::collections::HashMap<String, Option<u64>> = Default::default();
+    let mut out: Vec<(usize, String)> = Vec::new();
+    // Whether `path` is taken when file `n` comes: Some(the padding length of the file holding
+    // it, or None for a folder).
+    let taken = |path: &str,
+                 hash: u64,
+                 n: usize,
+                 out: &[(usize, String)],
+                 renamed_keys: &std::collections::HashMap<String, Option<u64>>|
+     -> Option<Option<u64>> {
+        let start = folders.partition_point(|f| f.0 < hash);
+        for &(h, i, len) in &folders[start..] {
+            if h != hash {
+                break;
+            }
+            if lower_eq(&files.path(i as usize)[..len as usize], path) {
+                return Some(None);
+            }
+        }
+        let start = by_hash.partition_point(|f| f.0 < hash);
+        let mut found = None;
+        for &(h, i) in &by_hash[start..] {
+            let i = i as usize;
+            if h != hash || i >= n {
+                break;
+            }
+            let was_renamed = out.binary_search_by_key(&i, |r| r.0).is_ok();
+            if !was_renamed && lower_eq(files.path(i), path) {
+                found = Some(pad_of(i));
+            }
+        }
+        if found.is_some() {
+            return found;
+        }
+        if renamed_keys.is_empty() {
+            return None;
+        }
+        let lower: String = path.chars().flat_map(char::to_lowercase).collect();
+        renamed_keys.get(&lower).copied()
+    };
+    for i in 0..n {
+        let path = files.path(i);
+        let pad = pad_of(i);
+        let free = match taken(path, hasher.lower(path), i, &out, &renamed_keys) {
+            None => true,
+            Some(len) => pad.is_some() && len == pad,
+        };
+        if free {
+            continue;
+        }
+        let (dir, last) = match path.rfind('/') {
+            Some(s) => (&path[..=s], &path[s + 1..]),
+            None => ("", path),
+        };
+        let (base, ext) = match last.rfind('.') {
+            Some(p) if p > 0 => (&last[..p], &last[p..]),
+            _ => (last, ""),
+        };
+        let mut counter = 0u64;
+        let new = loop {
+            counter += 1;
+            let candidate = format!("{dir}{base}.{counter}{ext}");
+            let h = hasher.lower(&candidate);
+            if taken(&candidate, h, i, &out, &renamed_keys).is_none() {
+                break candidate;
+            }
+        };
+        renamed_keys.insert(new.chars().flat_map(char::to_lowercase).collect(), pad);
+        out.push((i, new));
     }
     out
 }
 
 /// libtorrent renames the n-th copy of a path to `name.n`, trying each suffix in turn; it gives
 /// up after `max_duplicate_filenames` attempts ([`MAX_DUPLICATE_PATHS`](crate::MAX_DUPLICATE_PATHS)).
-pub(crate) fn check_duplicates(files: &[FileEntry], field: String) -> Result<(), MetainfoError> {
-    let keys = PathKeys::new();
-    let mut seen: HashMap<u128, usize> = HashMap::with_capacity(files.len());
+///
+/// A sorted table of path hashes bounds the attempts from above (paths with equal hashes counted
+/// as copies); only past the limit are the paths with repeated hashes compared exactly, in
+/// order, to find the file that passes it.
+pub(crate) fn check_duplicates(files: &FileTable, field: String) -> Result<(), MetainfoError> {
+    let mut hasher = PathHasher::new();
+    let mut hashes: Vec<u64> = (0..files.len())
+        .map(|i| hasher.lower(files.path(i)))
+        .collect();
+    hashes.sort_unstable();
+    let mut bound = 0usize;
+    let mut repeated: Vec<u64> = Vec::new();
+    for run in hashes.chunk_by(|a, b| a == b) {
+        if run.len() > 1 {
+            bound = bound.saturating_add(run.len() * (run.len() - 1) / 2);
+            repeated.push(run[0]);
+        }
+    }
+    drop(hashes);
+    if bound <= crate::MAX_DUPLICATE_PATHS {
+        return Ok(());
+    }
+    let mut seen: HashMap<String, usize> = HashMap::new();
     let mut attempts = 0usize;
-    for f in files {
-        let n = seen.entry(keys.key(&f.path)).or_default();
+    for i in 0..files.len() {
+        let p = files.path(i);
+        if repeated.binary_search(&hasher.lower(p)).is_err() {
+            continue;
+        }
+        let n = seen
+            .entry(p.chars().flat_map(char::to_lowercase).collect())
+            .or_default();
         attempts += *n;
         *n += 1;
         if attempts > crate::MAX_DUPLICATE_PATHS {
             return Err(MetainfoError::invalid_detail(
                 field,
                 InvalidKind::TooManyDuplicatePaths,
-                f.path_string(),
+                p.to_string(),
             ));
         }
     }
@@ -413,57 +572,172 @@ pub(crate) fn check_duplicates(files: &[FileEntry], field: String) -> Result<(),
 /// `sanitize_symlinks` does: a target that names no file or directory of
 /// the torrent is tried relative to the link's own directory, and otherwise
 /// made to point at the link itself.
-pub(crate) fn sanitize_symlinks(files: &mut [FileEntry]) {
-    if !files.iter().any(|f| f.symlink_target.is_some()) {
+pub(crate) fn sanitize_symlinks(files: &mut FileTable) {
+    if files.targets().is_empty() {
         return;
     }
-    // Hashes of every file path and directory prefix (hashes rather than
-    // strings, so that memory stays linear in the number of files).
-    let mut known: HashSet<u64> = HashSet::new();
-    for f in files.iter() {
-        known.extend(prefix_hashes(&f.path));
+    // Hashes of every file path and directory prefix (sorted, so that memory stays 8 bytes a
+    // path).
+    let hasher = PathHasher::new();
+    let mut known: Vec<u64> = Vec::new();
+    for i in 0..files.len() {
+        let p = files.path(i);
+        known.extend(folder_lens(p).map(|l| hasher.exact(&p[..l])));
+        known.push(hasher.exact(p));
     }
-    let links: HashSet<u64> = files
+    known.sort_unstable();
+    known.dedup();
+    let mut links: Vec<u64> = files
+        .targets()
         .iter()
-        .filter(|f| f.symlink_target.is_some())
-        .map(|f| path_hash(&f.path))
+        .map(|(i, _)| hasher.exact(files.path(*i as usize)))
         .collect();
+    links.sort_unstable();
     // A target is fine if it, or a path through another link, is in the torrent.
-    let exists = |t: &[String]| {
-        let prefixes = prefix_hashes(t);
-        let whole = prefixes.last().copied();
-        whole.is_some_and(|w| known.contains(&w))
-            || prefixes[..prefixes.len().saturating_sub(1)]
-                .iter()
-                .any(|p| links.contains(p))
+    let exists = |t: &str| {
+        known.binary_search(&hasher.exact(t)).is_ok()
+            || folder_lens(t).any(|l| links.binary_search(&hasher.exact(&t[..l])).is_ok())
     };
-    for f in files.iter_mut() {
-        let Some(target) = &f.symlink_target else {
-            continue;
-        };
+    let mut changes = Vec::new();
+    for (i, target) in files.targets() {
+        let i = *i as usize;
         if target.is_empty() || !exists(target) {
-            let mut rel = f.path[..f.path.len().saturating_sub(1)].to_vec();
-            rel.extend(target.iter().cloned());
-            f.symlink_target = Some(if !target.is_empty() && exists(&rel) {
+            let link = files.path(i);
+            let rel = match link.rfind('/') {
+                Some(s) if !target.is_empty() => format!("{}/{target}", &link[..s]),
+                _ => target.to_string(),
+            };
+            let new = if !target.is_empty() && exists(&rel) {
                 rel
             } else {
-                f.path.clone()
-            });
+                link.to_string()
+            };
+            changes.push((i, new));
         }
+    }
+    for (i, new) in changes {
+        files.replace_target(i, new);
     }
 }
 
-fn prefix_hashes(path: &[String]) -> Vec<u64> {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    path.iter()
-        .map(|e| {
-            e.hash(&mut h);
-            h.finish()
-        })
-        .collect()
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::info::FileAttrs;
 
-fn path_hash(path: &[String]) -> u64 {
-    prefix_hashes(path).last().copied().unwrap_or(0)
+    /// libtorrent's walk as the crate did it before the hash tables: lowercased path strings.
+    fn renames_reference(files: &FileTable) -> Vec<(usize, String)> {
+        let lower = |s: &str| -> String { s.chars().flat_map(char::to_lowercase).collect() };
+        let mut taken: HashMap<String, Option<u64>> = HashMap::new();
+        for i in 0..files.len() {
+            let p = files.path(i);
+            for l in folder_lens(p) {
+                taken.insert(lower(&p[..l]), None);
+            }
+        }
+        let mut out = Vec::new();
+        for i in 0..files.len() {
+            let p = files.path(i);
+            let pad = files.is_pad(i).then(|| files.entry(i).length());
+            let mut key = lower(p);
+            let free = match taken.get(&key) {
+                None => true,
+                Some(len) => pad.is_some() && *len == pad,
+            };
+            if !free {
+                let (dir, last) = match p.rfind('/') {
+                    Some(s) => (&p[..=s], &p[s + 1..]),
+                    None => ("", p),
+                };
+                let (base, ext) = match last.rfind('.') {
+                    Some(d) if d > 0 => (&last[..d], &last[d..]),
+                    _ => (last, ""),
+                };
+                let mut counter = 0;
+                let new = loop {
+                    counter += 1;
+                    let c = format!("{dir}{base}.{counter}{ext}");
+                    key = lower(&c);
+                    if !taken.contains_key(&key) {
+                        break c;
+                    }
+                };
+                out.push((i, new));
+            }
+            taken.insert(key, pad);
+        }
+        out
+    }
+
+    fn table(files: &[(String, bool, u64)]) -> FileTable {
+        let mut t = FileTable::default();
+        for (p, pad, len) in files {
+            t.paths.push_str(p);
+            let attrs = FileAttrs {
+                pad: *pad,
+                ..FileAttrs::default()
+            };
+            t.push(*len, attrs).unwrap();
+        }
+        t
+    }
+
+    #[test]
+    fn renames_and_duplicates_agree_with_the_plain_walk() {
+        // Names that collide ignoring case (the Kelvin sign lowercases to `k`), with counters,
+        // and as folders.
+        let names = [
+            "a", "A", "a.txt", "A.TXT", "a.1.txt", "a.1", "k", "\u{212a}", "b", ".pad", "1",
+        ];
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        for round in 0..400 {
+            let count = 1 + next(if round % 10 == 0 { 60 } else { 12 });
+            let files: Vec<(String, bool, u64)> = (0..count)
+                .map(|_| {
+                    let depth = 1 + next(3);
+                    let p: Vec<&str> = (0..depth).map(|_| names[next(names.len())]).collect();
+                    (p.join("/"), next(4) == 0, 1 + next(2) as u64)
+                })
+                .collect();
+            let t = table(&files);
+            assert_eq!(renames(&t), renames_reference(&t), "{files:?}");
+            // check_duplicates: the file past the limit, as the plain count finds it.
+            let lower = |s: &str| -> String { s.chars().flat_map(char::to_lowercase).collect() };
+            let mut seen: HashMap<String, usize> = HashMap::new();
+            let mut attempts = 0;
+            let mut want = Ok(());
+            for (p, _, _) in &files {
+                let n = seen.entry(lower(p)).or_default();
+                attempts += *n;
+                *n += 1;
+                if attempts > crate::MAX_DUPLICATE_PATHS {
+                    want = Err(p.clone());
+                    break;
+                }
+            }
+            let want = want.map_err(|p| {
+                MetainfoError::invalid_detail("files", InvalidKind::TooManyDuplicatePaths, p)
+                    .to_string()
+            });
+            let got = check_duplicates(&t, "files".into()).map_err(|e| e.to_string());
+            assert_eq!(got, want, "{files:?}");
+        }
+        // Past the limit: 33 copies cost 528 attempts; the 33rd is named.
+        let mut files: Vec<(String, bool, u64)> =
+            (0..40).map(|i| (format!("u{i}"), false, 1)).collect();
+        for i in 0..33 {
+            let p = if i % 2 == 0 { "x/Y" } else { "X/y" };
+            files.insert(i * 2, (p.into(), false, 1));
+        }
+        let e = check_duplicates(&table(&files), "files".into()).unwrap_err();
+        let want =
+            MetainfoError::invalid_detail("files", InvalidKind::TooManyDuplicatePaths, "x/Y");
+        assert_eq!(e.to_string(), want.to_string());
+    }
 }

@@ -593,9 +593,9 @@ impl From<&crate::Metainfo> for VerifyPlan {
             .filter(|(f, _)| info.version.has_v1() || !f.is_padding())
             .map(|(f, rel_path)| PlanFile {
                 rel_path,
-                length: f.length,
+                length: f.length(),
                 pad: f.is_padding(),
-                pieces_root: f.pieces_root,
+                pieces_root: f.pieces_root().copied(),
             })
             .collect();
         VerifyPlan {

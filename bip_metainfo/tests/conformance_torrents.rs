@@ -33,10 +33,10 @@ const DELIBERATE_DEVIATIONS: &[(&str, bip_metainfo::InvalidKind, &str)] = &[(
 )];
 
 fn full_path(info: &Info, f: &bip_metainfo::FileEntry) -> String {
-    if info.multi_file && !(f.attrs.pad && f.path.first().map(String::as_str) == Some(".pad")) {
-        format!("{}/{}", info.name, f.path_string())
+    if info.multi_file && !(f.is_padding() && f.components().next() == Some(".pad")) {
+        format!("{}/{}", info.name, f.path())
     } else {
-        f.path_string()
+        f.path().to_string()
     }
 }
 
@@ -44,125 +44,127 @@ fn check(m: &Metainfo, checks: &serde_json::Map<String, J>) -> Result<(), String
     let info = &m.info;
     let files = info.all_files();
     let idx = |k: &str| -> usize { k.parse().unwrap() };
+    let file = |k: &str| files.get(idx(k)).unwrap();
     for (key, want) in checks {
         if SKIPPED_CHECKS.iter().any(|(k, _)| k == key) {
             continue;
         }
-        let ok =
-            match key.as_str() {
-                "renamed_files" => {
-                    let unique = info.unique_paths();
-                    want.as_object().unwrap().iter().all(|(i, p)| {
-                        format!("{}/{}", info.name, unique[idx(i)].join("/")) == p.as_str().unwrap()
-                    })
-                }
-                "num_files" => files.len() as u64 == want.as_u64().unwrap(),
-                "num_files_min" => files.len() as u64 >= want.as_u64().unwrap(),
-                "file_paths" => want.as_object().unwrap().iter().all(|(i, p)| {
-                    let f = &files[idx(i)];
-                    let got = full_path(info, f);
-                    got == p.as_str().unwrap()
+        let ok = match key.as_str() {
+            "renamed_files" => {
+                let unique = info.unique_paths();
+                want.as_object().unwrap().iter().all(|(i, p)| {
+                    format!("{}/{}", info.name, unique[idx(i)]) == p.as_str().unwrap()
+                })
+            }
+            "num_files" => files.len() as u64 == want.as_u64().unwrap(),
+            "num_files_min" => files.len() as u64 >= want.as_u64().unwrap(),
+            "file_paths" => want.as_object().unwrap().iter().all(|(i, p)| {
+                let f = file(i);
+                let got = full_path(info, &f);
+                got == p.as_str().unwrap()
                     // libtorrent names a pathless pad file `.pad/N` outside the root folder.
-                    || (f.attrs.pad && format!("{}/{}", info.name, p.as_str().unwrap()) == got)
-                }),
-                "file_sizes" => want
-                    .as_object()
+                    || (f.is_padding() && format!("{}/{}", info.name, p.as_str().unwrap()) == got)
+            }),
+            "file_sizes" => want
+                .as_object()
+                .unwrap()
+                .iter()
+                .all(|(i, s)| file(i).length() == s.as_u64().unwrap()),
+            "symlinks" => want.as_object().unwrap().iter().all(|(i, p)| {
+                let t = file(i).symlink_target();
+                t.map(|t| format!("{}/{}", info.name, t)).as_deref() == p.as_str()
+            }),
+            "pad_file" => want
+                .as_object()
+                .unwrap()
+                .iter()
+                .all(|(i, p)| file(i).attrs().pad == p.as_bool().unwrap()),
+            "pieces_root" => want
+                .as_object()
+                .unwrap()
+                .iter()
+                .all(|(i, r)| file(i).pieces_root().map(hex::encode).as_deref() == r.as_str()),
+            "has_v1" => info.version.has_v1() == want.as_bool().unwrap(),
+            "has_v2" => info.version.has_v2() == want.as_bool().unwrap(),
+            "info_hash_v1" => m.info_hash_v1().map(|h| h.to_hex()).as_deref() == want.as_str(),
+            "info_hash_v2" => m.info_hash_v2().map(|h| h.to_hex()).as_deref() == want.as_str(),
+            "name" => info.name == want.as_str().unwrap(),
+            "piece_length" => info.piece_length == want.as_u64().unwrap(),
+            "creation_date" => m.creation_date == want.as_i64(),
+            "comment" => m.comment.as_deref() == want.as_str(),
+            "url_seeds" => {
+                let w: Vec<&str> = want
+                    .as_array()
                     .unwrap()
                     .iter()
-                    .all(|(i, s)| files[idx(i)].length == s.as_u64().unwrap()),
-                "symlinks" => want.as_object().unwrap().iter().all(|(i, p)| {
-                    let t = files[idx(i)].symlink_target.as_ref().map(|t| t.join("/"));
-                    t.map(|t| format!("{}/{}", info.name, t)).as_deref() == p.as_str()
-                }),
-                "pad_file" => want
-                    .as_object()
+                    .map(|s| s.as_str().unwrap())
+                    .collect();
+                m.web_seeds() == w
+            }
+            "url_seeds_count" => m.web_seeds().len() as u64 == want.as_u64().unwrap(),
+            "trackers_first" => {
+                m.trackers()
+                    .first()
+                    .and_then(|t| t.first())
+                    .map(String::as_str)
+                    == want.as_str()
+            }
+            "trackers" => {
+                let got: Vec<String> = m.trackers().into_iter().flatten().collect();
+                let w: Vec<&str> = want
+                    .as_array()
                     .unwrap()
                     .iter()
-                    .all(|(i, p)| files[idx(i)].attrs.pad == p.as_bool().unwrap()),
-                "pieces_root" => want.as_object().unwrap().iter().all(|(i, r)| {
-                    files[idx(i)].pieces_root.map(hex::encode).as_deref() == r.as_str()
-                }),
-                "has_v1" => info.version.has_v1() == want.as_bool().unwrap(),
-                "has_v2" => info.version.has_v2() == want.as_bool().unwrap(),
-                "info_hash_v1" => m.info_hash_v1().map(|h| h.to_hex()).as_deref() == want.as_str(),
-                "info_hash_v2" => m.info_hash_v2().map(|h| h.to_hex()).as_deref() == want.as_str(),
-                "name" => info.name == want.as_str().unwrap(),
-                "piece_length" => info.piece_length == want.as_u64().unwrap(),
-                "creation_date" => m.creation_date == want.as_i64(),
-                "comment" => m.comment.as_deref() == want.as_str(),
-                "url_seeds" => {
-                    let w: Vec<&str> = want
-                        .as_array()
-                        .unwrap()
-                        .iter()
-                        .map(|s| s.as_str().unwrap())
-                        .collect();
-                    m.web_seeds() == w
-                }
-                "url_seeds_count" => m.web_seeds().len() as u64 == want.as_u64().unwrap(),
-                "trackers_first" => {
-                    m.trackers()
-                        .first()
-                        .and_then(|t| t.first())
-                        .map(String::as_str)
-                        == want.as_str()
-                }
-                "trackers" => {
-                    let got: Vec<String> = m.trackers().into_iter().flatten().collect();
-                    let w: Vec<&str> = want
-                        .as_array()
-                        .unwrap()
-                        .iter()
-                        .map(|s| s.as_str().unwrap())
-                        .collect();
-                    got == w
-                }
-                "dht_nodes" => {
-                    let w: Vec<(String, u16)> = want
-                        .as_array()
-                        .unwrap()
-                        .iter()
-                        .map(|p| {
-                            (
-                                p[0].as_str().unwrap().to_string(),
-                                p[1].as_u64().unwrap() as u16,
-                            )
-                        })
-                        .collect();
-                    m.nodes == w
-                }
-                "similar_torrents" => {
-                    let w: Vec<String> = want
-                        .as_array()
-                        .unwrap()
-                        .iter()
-                        .map(|s| s.as_str().unwrap().to_string())
-                        .collect();
-                    m.similar_torrents()
-                        .iter()
-                        .map(hex::encode)
-                        .collect::<Vec<_>>()
-                        == w
-                }
-                "collections" => {
-                    let w: Vec<&str> = want
-                        .as_array()
-                        .unwrap()
-                        .iter()
-                        .map(|s| s.as_str().unwrap())
-                        .collect();
-                    m.collections() == w
-                }
-                "file_sha1" => want
-                    .as_object()
+                    .map(|s| s.as_str().unwrap())
+                    .collect();
+                got == w
+            }
+            "dht_nodes" => {
+                let w: Vec<(String, u16)> = want
+                    .as_array()
                     .unwrap()
                     .iter()
-                    .all(|(i, h)| files[idx(i)].sha1.map(hex::encode).as_deref() == h.as_str()),
-                "piece_layers_loaded" | "piece_layers_valid" => {
-                    m.piece_layers.is_empty() != want.as_bool().unwrap()
-                }
-                other => return Err(format!("unknown check {other}")),
-            };
+                    .map(|p| {
+                        (
+                            p[0].as_str().unwrap().to_string(),
+                            p[1].as_u64().unwrap() as u16,
+                        )
+                    })
+                    .collect();
+                m.nodes == w
+            }
+            "similar_torrents" => {
+                let w: Vec<String> = want
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|s| s.as_str().unwrap().to_string())
+                    .collect();
+                m.similar_torrents()
+                    .iter()
+                    .map(hex::encode)
+                    .collect::<Vec<_>>()
+                    == w
+            }
+            "collections" => {
+                let w: Vec<&str> = want
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|s| s.as_str().unwrap())
+                    .collect();
+                m.collections() == w
+            }
+            "file_sha1" => want
+                .as_object()
+                .unwrap()
+                .iter()
+                .all(|(i, h)| file(i).sha1().map(hex::encode).as_deref() == h.as_str()),
+            "piece_layers_loaded" | "piece_layers_valid" => {
+                m.piece_layers.is_empty() != want.as_bool().unwrap()
+            }
+            other => return Err(format!("unknown check {other}")),
+        };
         if !ok {
             return Err(format!("check {key} failed: want {want}"));
         }
@@ -325,7 +327,7 @@ fn path_sanitization_table() {
         let unique = info.unique_paths();
         for (f, got) in g["files"].as_array().unwrap().iter().zip(&unique) {
             assert_eq!(
-                format!("test/{}", got.join("/")),
+                format!("test/{got}"),
                 f["expected_path"].as_str().unwrap(),
                 "{g}"
             );

@@ -78,9 +78,13 @@ fn memory_is_a_small_multiple_of_the_file_at_scaled_sizes() {
     // One tenth of the sizes (25 MB announce-list, 1,000,000 files, 25 MB of unknown
     // keys), the ratio to the input as the stated sizes give (see the example's figures).
     // Before: about 40x (announce-list), 55x (files), 32x+ (unknown keys).
+    // Files: 13.8x (14.6x at 1,000,000 files) with a `FileEntry` struct per file (a path `Vec`
+    // of `String`s) and hash maps of path keys; 4.1x (4.0x) with the compact file table (paths in
+    // one string, 13 bytes a file) and sorted hash tables, the info bytes copied only once the
+    // decoded tape is freed. What is left is mostly the tape (8 tokens of 12 bytes a file).
     for (case, n, max_ratio) in [
         ("announce-list", 2_500_000, 10.0),
-        ("files", 100_000, 20.0),
+        ("files", 100_000, 6.0),
         ("unknown", 2_500_000, 10.0),
     ] {
         let out = Command::new(&exe)

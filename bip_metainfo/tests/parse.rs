@@ -97,21 +97,23 @@ fn all_common_fields() {
     assert!(info.private && info.multi_file);
     assert_eq!(info.source.as_deref(), Some("SRC"));
     assert!(info.unknown.contains_key(b"x-info-extra".as_slice()));
-    let all = info.all_files();
-    assert_eq!(all.len(), 4);
-    assert_eq!(all[0].path, ["dir", "a.txt"]);
-    assert!(all[0].attrs.executable && all[0].attrs.hidden && !all[0].attrs.pad);
-    assert_eq!(all[0].mtime, Some(5));
-    assert!(all[1].attrs.pad);
-    assert_eq!(all[1].offset, 100);
-    assert!(all[2].attrs.symlink);
-    assert_eq!(
-        all[2].symlink_target.as_deref(),
-        Some(&["dir".to_string(), "a.txt".to_string()][..])
-    );
+    let files = info.all_files();
+    assert_eq!(files.len(), 4);
+    let all: Vec<_> = files.iter().collect();
+    assert_eq!(all[0].path(), "dir/a.txt");
+    assert!(all[0].components().eq(["dir", "a.txt"]));
+    let attrs = all[0].attrs();
+    assert!(attrs.executable && attrs.hidden && !attrs.pad);
+    assert_eq!(all[0].mtime(), Some(5));
+    assert!(all[1].attrs().pad && all[1].is_padding());
+    assert_eq!(all[1].offset(), 100);
+    assert!(all[2].attrs().symlink);
+    assert_eq!(all[2].symlink_target(), Some("dir/a.txt"));
     // `..` is replaced, never kept.
-    assert_eq!(all[3].path, ["_", "b"]);
-    assert_eq!(all[3].offset, 16384);
+    assert_eq!(all[3].path(), "_/b");
+    assert_eq!(all[3].offset(), 16384);
+    assert_eq!(info.file(3), Some(all[3]));
+    assert_eq!(info.num_files(), 4);
     assert_eq!(info.files().count(), 3);
     assert_eq!(info.total_size(), 16434);
     assert_eq!(info.payload_size(), 150);
@@ -292,15 +294,15 @@ fn bare_info_dict_and_hashes() {
     );
     assert_eq!(info.wire_info_hash(), info.info_hash_v1().unwrap());
     // Every real file of a hybrid carries its v2 root and starts on a piece boundary.
-    for f in info.files().filter(|f| f.length > 0) {
-        assert!(f.pieces_root.is_some());
-        assert_eq!(f.offset % info.piece_length, 0);
-        if f.length > info.piece_length {
-            let layer = m.piece_layer(&f.pieces_root.unwrap()).unwrap();
+    for f in info.files().filter(|f| f.length() > 0) {
+        assert!(f.pieces_root().is_some());
+        assert_eq!(f.offset() % info.piece_length, 0);
+        if f.length() > info.piece_length {
+            let layer = m.piece_layer(f.pieces_root().unwrap()).unwrap();
             assert_eq!(layer.len() as u64, f.num_pieces_v2(info.piece_length));
             assert_eq!(
                 bip_metainfo::piece_layer_root(layer, info.piece_length),
-                f.pieces_root.unwrap()
+                *f.pieces_root().unwrap()
             );
         }
     }

@@ -30,13 +30,16 @@ fuzz_target!(|data: &[u8]| {
     let n = info.num_pieces();
     for f in info.all_files() {
         let _ = (
-            f.path_string(),
+            f.path(),
+            f.components().count(),
+            f.symlink_target(),
+            f.pieces_root(),
             f.is_padding(),
             f.num_pieces_v2(info.piece_length),
         );
         assert!(f
-            .offset
-            .checked_add(f.length)
+            .offset()
+            .checked_add(f.length())
             .is_some_and(|end| end <= total));
     }
     for i in [0, n.saturating_sub(1), n] {
