@@ -658,6 +658,10 @@ type Pending<'f> = Vec<(&'static str, &'static str, Box<dyn FnMut() -> i64 + 'f>
 /// that changing load from other processes affects all of them alike; keeps
 /// every round (rows carry the median).
 fn run_pending(cfg: &Cfg, mut pend: Pending, rows: &mut Vec<Row>) {
+    // `BENCH_GROUP=typed` (a prefix) keeps only the matching table groups.
+    if let Ok(g) = std::env::var("BENCH_GROUP") {
+        pend.retain(|(group, _, _)| group.starts_with(g.as_str()));
+    }
     let mut groups: Vec<&'static str> = Vec::new();
     for (g, _, _) in &pend {
         if !groups.contains(g) {

@@ -45,7 +45,15 @@ pub struct Deserializer<'de> {
     items: usize,
     /// `limits.max_items == usize::MAX`: skip counting.
     items_unlimited: bool,
+    /// A stretch of the input already known to be UTF-8, starting at byte
+    /// `utf8_start` (see [`Self::str_at`]).
+    utf8: &'de str,
+    utf8_start: usize,
 }
+
+/// How far past a string [`Deserializer::str_at`] validates UTF-8 ahead, so
+/// that the following strings are slices of an already validated stretch.
+const UTF8_AHEAD: usize = 16 * 1024;
 
 enum Int {
     I(i64),
@@ -64,6 +72,8 @@ impl<'de> Deserializer<'de> {
             depth: 0,
             items: 0,
             items_unlimited: true,
+            utf8: "",
+            utf8_start: 0,
         }
     }
 
@@ -504,10 +514,54 @@ impl<'de> Deserializer<'de> {
     fn str_for(&mut self, exp: &dyn de::Expected) -> Result<&'de str> {
         let start = self.pos;
         let b = self.bytes_for(exp)?;
-        match std::str::from_utf8(b) {
-            Ok(s) => Ok(s),
-            Err(_) => Err(not_utf8(b, exp, start)),
+        let data = self.pos - b.len();
+        match self.str_at(data, self.pos) {
+            Some(s) => Ok(s),
+            None => Err(not_utf8(b, exp, start)),
         }
+    }
+
+    /// `input[from..to]` as a `str`, `None` if it is not UTF-8.
+    ///
+    /// A substring of valid UTF-8 is valid exactly when both its ends are
+    /// character boundaries, so strings inside the stretch validated last
+    /// are sliced from it (two boundary checks) instead of validated one by
+    /// one; decoding only moves forward, so one stretch serves all the
+    /// strings that follow until the first non-UTF-8 byte.
+    #[inline(always)]
+    fn str_at(&mut self, from: usize, to: usize) -> Option<&'de str> {
+        match (
+            from.checked_sub(self.utf8_start),
+            to.checked_sub(self.utf8_start),
+        ) {
+            (Some(a), Some(b)) if b <= self.utf8.len() => self.utf8.get(a..b),
+            _ => self.str_at_slow(from, to),
+        }
+    }
+
+    /// [`Self::str_at`] outside the validated stretch: validate from `from`
+    /// up to [`UTF8_AHEAD`] bytes past `to` (or to the first byte that is
+    /// not UTF-8) and keep that stretch. A new stretch starts at a string
+    /// that does not fit in the previous one, so stretches overlap by at most
+    /// that string and each input byte is validated a bounded number of
+    /// times (at most three, counting the second pass after an error).
+    #[inline(never)]
+    fn str_at_slow(&mut self, from: usize, to: usize) -> Option<&'de str> {
+        let input = self.input;
+        let end = input.len().min(to.saturating_add(UTF8_AHEAD));
+        let ahead = &input[from..end];
+        let valid = match std::str::from_utf8(ahead) {
+            Ok(s) => s,
+            Err(e) => {
+                if e.valid_up_to() < to - from {
+                    return None;
+                }
+                std::str::from_utf8(&ahead[..e.valid_up_to()]).ok()?
+            }
+        };
+        self.utf8 = valid;
+        self.utf8_start = from;
+        valid.get(..to - from)
     }
 }
 
@@ -1080,5 +1134,117 @@ impl<'de> de::VariantAccess<'de> for &mut Deserializer<'de> {
         visitor: V,
     ) -> Result<V::Value> {
         de::Deserializer::deserialize_map(self, visitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::UTF8_AHEAD;
+    use crate::serde::from_bytes;
+
+    fn list(items: &[&[u8]]) -> Vec<u8> {
+        let mut out = b"l".to_vec();
+        for it in items {
+            out.extend_from_slice(format!("{}:", it.len()).as_bytes());
+            out.extend_from_slice(it);
+        }
+        out.push(b'e');
+        out
+    }
+
+    /// The offset of item `i`'s header in `list(items)`.
+    fn header_offset(items: &[&[u8]], i: usize) -> usize {
+        1 + items[..i]
+            .iter()
+            .map(|it| it.len().to_string().len() + 1 + it.len())
+            .sum::<usize>()
+    }
+
+    /// `Vec<&str>` decodes exactly when every string is UTF-8 on its own,
+    /// and fails at the header of the first one that is not, whatever the
+    /// bytes around it (the validated-stretch shortcut must not change that).
+    fn check(items: &[&[u8]]) {
+        let input = list(items);
+        let got = from_bytes::<Vec<&str>>(&input);
+        match items.iter().position(|it| std::str::from_utf8(it).is_err()) {
+            None => {
+                let want: Vec<&str> = items
+                    .iter()
+                    .map(|it| std::str::from_utf8(it).unwrap())
+                    .collect();
+                assert_eq!(got.unwrap(), want, "{input:?}");
+            }
+            Some(bad) => {
+                let err = got.unwrap_err();
+                assert_eq!(err.offset(), Some(header_offset(items, bad)), "{input:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn strings_split_anywhere_keep_utf8_checks() {
+        // Fragments that make valid and invalid UTF-8 depending on where
+        // the string boundaries fall.
+        let frags: [&[u8]; 9] = [
+            b"a",
+            b"path.mkv",
+            "\u{e9}".as_bytes(),
+            "\u{20ac}".as_bytes(),
+            "\u{1d11e}".as_bytes(),
+            b"\xc3",
+            b"\xa9",
+            b"\xe2\x82",
+            b"\xff",
+        ];
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        for _ in 0..4000 {
+            let count = 1 + next(5);
+            let owned: Vec<Vec<u8>> = (0..count)
+                .map(|_| {
+                    (0..next(4))
+                        .flat_map(|_| frags[next(frags.len())].to_vec())
+                        .collect()
+                })
+                .collect();
+            let items: Vec<&[u8]> = owned.iter().map(|v| &v[..]).collect();
+            check(&items);
+        }
+    }
+
+    #[test]
+    fn stretches_end_inside_characters() {
+        // Strings long enough that validation windows end at every offset
+        // inside multi-byte characters.
+        let long = "\u{20ac}x\u{1d11e}".repeat(UTF8_AHEAD / 7);
+        for cut in 0..8 {
+            let head = "h".repeat(cut);
+            let items: Vec<&[u8]> = vec![
+                head.as_bytes(),
+                long.as_bytes(),
+                "\u{e9}t\u{e9}".as_bytes(),
+                long.as_bytes(),
+                b"tail",
+            ];
+            check(&items);
+            let mut bad = long.clone().into_bytes();
+            bad[UTF8_AHEAD / 2 + cut] = 0xff;
+            check(&[head.as_bytes(), &bad, b"ok"]);
+            check(&[head.as_bytes(), b"ok", &bad]);
+        }
+    }
+
+    #[test]
+    fn strings_after_binary_bytes() {
+        let input = b"l3:abc4:\xff\xfe\x00\x013:d\xc3\xa9e";
+        let got: (Vec<&str>, &[u8], &str) =
+            from_bytes(b"ll3:abce4:\xff\xfe\x00\x014:d\xc3\xa9xe").unwrap();
+        assert_eq!(got, (vec!["abc"], &b"\xff\xfe\x00\x01"[..], "d\u{e9}x"));
+        assert!(from_bytes::<Vec<&str>>(input).is_err());
     }
 }
