@@ -4,6 +4,7 @@
 use ::serde::de::{self, DeserializeSeed, Unexpected, Visitor};
 use ::serde::forward_to_deserialize_any;
 
+use super::bencode::{BigIntAccess, BENCODE_TOKEN};
 use super::error::{Error, Unsupported};
 use super::raw::RAW_VALUE_TOKEN;
 use crate::{DecodeErrorKind as E, Decoder, Limits, Mode};
@@ -291,14 +292,23 @@ impl<'de> Deserializer<'de> {
     #[inline(always)]
     fn parse_int(&mut self) -> Result<Int> {
         self.count_item()?;
-        // Fast path: a canonical non-negative integer of at most
-        // min(max_int_digits, 18) digits (fits in i64).
+        match self.int_fast() {
+            Some(v) => Ok(Int::I(v)),
+            None => self.parse_int_general(),
+        }
+    }
+
+    /// The fast path of integer parsing (the item is already counted): a
+    /// canonical non-negative integer of at most min(max_int_digits, 18)
+    /// digits (fits in i64); `None` (and `pos` unchanged) for anything else.
+    #[inline(always)]
+    fn int_fast(&mut self) -> Option<i64> {
         let start = self.pos;
         let fast = self.limits.max_int_digits.min(18);
         match self.input.get(start + 1..) {
             Some([b'0', b'e', ..]) => {
                 self.pos = start + 3;
-                return Ok(Int::I(0));
+                return Some(0);
             }
             Some(rest @ [b'1'..=b'9', ..]) => {
                 let mut v: u64 = 0;
@@ -313,18 +323,33 @@ impl<'de> Deserializer<'de> {
                 }
                 if rest.get(i) == Some(&b'e') {
                     self.pos = start + 2 + i;
-                    return Ok(Int::I(v as i64));
+                    return Some(v as i64);
                 }
             }
             _ => {}
         }
-        self.parse_int_general()
+        None
     }
 
     /// [`Self::parse_int`] for everything its fast path does not take (the
     /// item is already counted).
-    #[inline(never)]
+    #[inline]
     fn parse_int_general(&mut self) -> Result<Int> {
+        let start = self.pos;
+        match self.parse_int_wide()? {
+            Some(v) => Ok(v),
+            None => {
+                self.pos = start;
+                Err(derr(E::IntOverflow, start))
+            }
+        }
+    }
+
+    /// [`Self::parse_int_general`], except that an integer outside both
+    /// `i64` and `u64` that the limits accept (`max_int_digits` above 19) is
+    /// `Ok(None)`, with `pos` past it (its digits end at `pos - 1`).
+    #[inline(never)]
+    fn parse_int_wide(&mut self) -> Result<Option<Int>> {
         let input = self.input;
         let len = input.len();
         let start = self.pos;
@@ -367,18 +392,21 @@ impl<'de> Deserializer<'de> {
                 return Err(derr(E::IntOverflow, start));
             }
         }
-        if overflow {
-            return Err(derr(E::IntOverflow, start));
-        }
-        let v = if neg {
-            if mag > 1 << 63 {
+        // Past the digit limit check, an integer outside `u64` or below
+        // `i64::MIN` has more than 19 significant digits or is a 19-digit
+        // one beyond `i64`: acceptable only with wide integers.
+        let wide = max_digits > 19;
+        let v = if overflow || (neg && mag > 1 << 63) {
+            if !wide {
                 return Err(derr(E::IntOverflow, start));
             }
-            Int::I((mag as i64).wrapping_neg())
+            None
+        } else if neg {
+            Some(Int::I((mag as i64).wrapping_neg()))
         } else if mag <= i64::MAX as u64 {
-            Int::I(mag as i64)
-        } else if max_digits > 19 {
-            Int::U(mag)
+            Some(Int::I(mag as i64))
+        } else if wide {
+            Some(Int::U(mag))
         } else {
             return Err(derr(E::IntOverflow, start));
         };
@@ -462,6 +490,39 @@ impl<'de> Deserializer<'de> {
             }
             c => Err(derr(E::UnexpectedChar(c), self.pos)),
         }
+    }
+
+    /// Any value for the [`Bencode`](crate::Bencode) visitor (asked for
+    /// through [`BENCODE_TOKEN`]): byte strings as borrowed bytes, without
+    /// the UTF-8 check of `deserialize_any`; integers outside `i64` as their
+    /// digits (see [`BigIntAccess`]).
+    #[inline]
+    fn deserialize_bencode<V: Visitor<'de>>(&mut self, visitor: V) -> Result<V::Value> {
+        let start = self.pos;
+        let r = match self.peek()? {
+            b'0'..=b'9' => {
+                let b = self.parse_bytes()?;
+                visitor.visit_borrowed_bytes(b)
+            }
+            b'i' => {
+                self.count_item()?;
+                match self.int_fast() {
+                    Some(i) => visitor.visit_i64(i),
+                    None => match self.parse_int_wide()? {
+                        Some(Int::I(i)) => visitor.visit_i64(i),
+                        // Outside `i64`: the digits as written, like the tape.
+                        Some(Int::U(_)) | None => {
+                            let digits = &self.input[start + 1..self.pos - 1];
+                            visitor.visit_enum(BigIntAccess::new(digits))
+                        }
+                    },
+                }
+            }
+            b'l' => return de::Deserializer::deserialize_seq(self, visitor),
+            b'd' => return de::Deserializer::deserialize_map(self, visitor),
+            c => return Err(derr(E::UnexpectedChar(c), start)),
+        };
+        r.map_err(|e: Error| at(e, start))
     }
 
     /// The value at `pos` was of the wrong type for `exp`.
@@ -766,11 +827,15 @@ impl<'de> de::Deserializer<'de> for &mut Deserializer<'de> {
         self.deserialize_unit(visitor)
     }
 
+    #[inline]
     fn deserialize_newtype_struct<V: Visitor<'de>>(
         self,
         name: &'static str,
         visitor: V,
     ) -> Result<V::Value> {
+        if name == BENCODE_TOKEN {
+            return self.deserialize_bencode(visitor);
+        }
         if name == RAW_VALUE_TOKEN {
             let start = self.pos;
             self.skip_value()?;

@@ -68,6 +68,10 @@ pub enum Unsupported {
     /// A [`RawValue`](super::RawValue) was given something other than bytes.
     #[error("RawValue content that is not bytes")]
     RawValue,
+    /// A [`Bencode::BigInt`](crate::Bencode::BigInt) whose content is not an
+    /// optional `-` and decimal digits.
+    #[error("Bencode::BigInt content that is not decimal digits")]
+    BigIntDigits,
 }
 
 struct Offset(Option<usize>);

@@ -60,7 +60,13 @@
 //! or integers written in decimal); `Option` fields are absent keys; unit
 //! enum variants are their name, other variants `d<name><value>e`; `()` is an
 //! empty list. Floats are [`Error::Unsupported`].
+//!
+//! [`Bencode`](crate::Bencode) takes any value (a whole document, or a
+//! struct field of unknown shape, with `#[serde(borrow)]`): `from_bytes::<Bencode>`
+//! builds in one pass the tree [`Value::to_bencode`] gives, byte strings
+//! borrowed from the input and never checked for UTF-8.
 
+mod bencode;
 pub mod bytes;
 mod de;
 mod error;

@@ -2,6 +2,7 @@
 
 use ::serde::ser::{self, Serialize};
 
+use super::bencode::{valid_digits, BIGINT_TOKEN};
 use super::error::{Error, Unsupported};
 use super::raw::RAW_VALUE_TOKEN;
 use crate::encode;
@@ -163,7 +164,16 @@ impl<'a, 'o> ser::Serializer for &'a mut Serializer<'o> {
         value: &T,
     ) -> Result<()> {
         if name == RAW_VALUE_TOKEN {
-            return value.serialize(RawSer { out: self.out });
+            return value.serialize(RawSer {
+                out: self.out,
+                big_int: false,
+            });
+        }
+        if name == BIGINT_TOKEN {
+            return value.serialize(RawSer {
+                out: self.out,
+                big_int: true,
+            });
         }
         value.serialize(self)
     }
@@ -608,9 +618,12 @@ impl ser::Serializer for KeySer<'_> {
     }
 }
 
-/// Writes the bytes of a [`RawValue`](super::RawValue) verbatim.
+/// Writes the bytes of a [`RawValue`](super::RawValue) verbatim, or (with
+/// `big_int`) the digits of a [`Bencode::BigInt`](crate::Bencode::BigInt)
+/// as an integer.
 struct RawSer<'o> {
     out: &'o mut Vec<u8>,
+    big_int: bool,
 }
 
 const RAW_ERR: Error = Error::Unsupported(Unsupported::RawValue);
@@ -627,6 +640,9 @@ impl ser::Serializer for RawSer<'_> {
     type SerializeStructVariant = ser::Impossible<(), Error>;
 
     fn serialize_bytes(self, v: &[u8]) -> Result<()> {
+        if self.big_int {
+            return Err(Error::Unsupported(Unsupported::BigIntDigits));
+        }
         self.out.extend_from_slice(v);
         Ok(())
     }
@@ -667,8 +683,30 @@ impl ser::Serializer for RawSer<'_> {
     fn serialize_char(self, _v: char) -> Result<()> {
         Err(RAW_ERR)
     }
-    fn serialize_str(self, _v: &str) -> Result<()> {
-        Err(RAW_ERR)
+    fn serialize_str(self, v: &str) -> Result<()> {
+        if !self.big_int {
+            return Err(RAW_ERR);
+        }
+        let v = v.as_bytes();
+        if !valid_digits(v) {
+            return Err(Error::Unsupported(Unsupported::BigIntDigits));
+        }
+        // Canonical: no leading zeros, no `-0`.
+        let (neg, digits) = match v.split_first() {
+            Some((b'-', rest)) => (true, rest),
+            _ => (false, v),
+        };
+        let digits = match digits.iter().position(|&d| d != b'0') {
+            Some(i) => &digits[i..],
+            None => &b"0"[..],
+        };
+        self.out.push(b'i');
+        if neg && digits != b"0" {
+            self.out.push(b'-');
+        }
+        self.out.extend_from_slice(digits);
+        self.out.push(b'e');
+        Ok(())
     }
     fn serialize_none(self) -> Result<()> {
         Err(RAW_ERR)

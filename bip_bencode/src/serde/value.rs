@@ -3,6 +3,7 @@
 use ::serde::de::{self, DeserializeSeed, Unexpected, Visitor};
 use ::serde::forward_to_deserialize_any;
 
+use super::bencode::{BigIntAccess, BENCODE_TOKEN};
 use super::error::{Error, Unsupported};
 use super::raw::RAW_VALUE_TOKEN;
 use crate::{DictIter, Kind, ListIter, Value};
@@ -168,6 +169,25 @@ impl<'a> de::Deserializer<'a> for ValueDeserializer<'a, '_> {
         name: &'static str,
         visitor: V,
     ) -> Result<V::Value> {
+        if name == BENCODE_TOKEN {
+            // Any value for the `Bencode` visitor, byte strings as bytes
+            // (no UTF-8 check), integers outside `i64` as their digits.
+            let off = self.v.offset();
+            return match self.v.kind() {
+                Kind::Int => match (self.v.as_int(), self.v.int_digits()) {
+                    (Some(i), _) => visitor.visit_i64(i),
+                    (None, Some(d)) => visitor.visit_enum(BigIntAccess::new(d)),
+                    (None, None) => Err(self.invalid_type(&visitor)),
+                },
+                Kind::Bytes => {
+                    let b = self.bytes(&visitor)?;
+                    visitor.visit_borrowed_bytes(b)
+                }
+                Kind::List => return self.deserialize_seq(visitor),
+                Kind::Dict => return self.deserialize_map(visitor),
+            }
+            .map_err(|e: Error| e.at(off));
+        }
         if name == RAW_VALUE_TOKEN {
             return visitor.visit_borrowed_bytes(self.v.raw());
         }
