@@ -360,7 +360,7 @@ fn write_json(out: &mut impl Write, v: Value<'_, '_>, spans: bool, level: usize)
             let members: Box<dyn Iterator<Item = (Cow<'_, str>, Value<'_, '_>)>> = if canonical {
                 Box::new(dict.iter().map(|(k, x)| (json_key(k), x)))
             } else {
-                let key = |h: EntryHandle| dict.entry(h).expect("own handle").0;
+                let key = |h: EntryHandle| dict.by_handle(h).expect("own handle").0;
                 let mut m: Vec<EntryHandle> = dict.handles().collect();
                 if plain {
                     m.sort_by(|&a, &b| key(a).cmp(key(b)));
@@ -369,7 +369,7 @@ fn write_json(out: &mut impl Write, v: Value<'_, '_>, spans: bool, level: usize)
                 }
                 m.dedup_by(|later, first| key(*later) == key(*first));
                 Box::new(m.into_iter().map(move |h| {
-                    let (k, x) = dict.entry(h).expect("own handle");
+                    let (k, x) = dict.by_handle(h).expect("own handle");
                     (json_key(k), x)
                 }))
             };

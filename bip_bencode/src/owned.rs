@@ -21,8 +21,11 @@ use crate::value::{int_of, Value};
 pub enum Bencode<'a> {
     /// An integer.
     Int(i64),
-    /// An integer outside `i64`, as its decimal digits with optional `-`
-    /// (only from documents decoded with `max_int_digits` above 19).
+    /// An integer outside `i64`, as its decimal digits with optional `-`: from documents
+    /// decoded with `max_int_digits` above 19 (digits exactly as written, so a lenient
+    /// document's leading zeros stay and [`Bencode::encode`] writes them back, while serde's
+    /// `to_vec` writes the canonical form), or, with the `serde` feature, from another format's
+    /// `u64`/`i128`/`u128` beyond `i64`.
     BigInt(Cow<'a, [u8]>),
     /// A byte string.
     Bytes(Cow<'a, [u8]>),

@@ -379,15 +379,15 @@ impl<'a, 'd> Dict<'a, 'd> {
 
     /// A compact handle for each entry, in input order: 4 bytes each instead of a
     /// `(key, Value)` pair, for sorting or indexing very large dictionaries (the `bencode`
-    /// tool sorts the members of unsorted dictionaries this way). [`Dict::entry`] turns a
+    /// tool sorts the members of unsorted dictionaries this way). [`Dict::by_handle`] turns a
     /// handle back into its entry.
     ///
     /// ```
     /// let doc = bip_bencode::Decoder::lenient().decode(b"d1:bi2e1:ai1ee")?;
     /// let dict = doc.root().dict()?;
     /// let mut handles: Vec<_> = dict.handles().collect();
-    /// handles.sort_by_key(|&h| dict.entry(h).map(|(k, _)| k));
-    /// let (key, value) = dict.entry(handles[0]).unwrap();
+    /// handles.sort_by_key(|&h| dict.by_handle(h).map(|(k, _)| k));
+    /// let (key, value) = dict.by_handle(handles[0]).unwrap();
     /// assert_eq!((key, value.as_int()), (&b"a"[..], Some(1)));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -405,9 +405,9 @@ impl<'a, 'd> Dict<'a, 'd> {
     }
 
     /// The `(key, value)` entry behind a handle from [`Dict::handles`]. A handle taken from
-    /// another dictionary gives `None` or an unrelated entry of the same document; it never
-    /// panics.
-    pub fn entry(&self, handle: EntryHandle) -> Option<(&'a [u8], Value<'a, 'd>)> {
+    /// another dictionary or another document gives `None` or an unrelated entry (silently);
+    /// it never panics.
+    pub fn by_handle(&self, handle: EntryHandle) -> Option<(&'a [u8], Value<'a, 'd>)> {
         let (input, tokens) = (self.v.input, self.v.tokens);
         let end = tokens[self.v.idx].next as usize;
         let ki = handle.0 as usize;
@@ -523,7 +523,7 @@ impl<'a, 'd> IntoIterator for Dict<'a, 'd> {
     }
 }
 
-/// A 4-byte handle to one entry of a [`Dict`] (see [`Dict::handles`]).
+/// A 4-byte handle to one entry of a [`Dict`] (see [`Dict::handles`] and [`Dict::by_handle`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct EntryHandle(u32);
 

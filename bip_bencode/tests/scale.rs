@@ -46,17 +46,20 @@ fn entry_handles_sort_like_pairs_and_reject_foreign_handles() {
     pairs.sort_by(|a, b| a.0.cmp(b.0));
     let mut handles: Vec<_> = dict.handles().collect();
     assert_eq!(handles.len(), 50_000);
-    handles.sort_by_key(|&h| dict.entry(h).unwrap().0);
-    let via: Vec<_> = handles.iter().map(|&h| dict.entry(h).unwrap()).collect();
+    handles.sort_by_key(|&h| dict.by_handle(h).unwrap().0);
+    let via: Vec<_> = handles
+        .iter()
+        .map(|&h| dict.by_handle(h).unwrap())
+        .collect();
     assert_eq!(via, pairs);
 
     let doc = Decoder::new().decode(b"d1:ad1:bi1ee1:cli2eee").unwrap();
     let outer = doc.root().dict().unwrap();
     let inner = outer.get_dict(b"a").unwrap();
     let inner_handle = inner.handles().next().unwrap();
-    assert_eq!(inner.entry(inner_handle).unwrap().0, b"b");
+    assert_eq!(inner.by_handle(inner_handle).unwrap().0, b"b");
     for h in outer.handles() {
-        assert!(inner.entry(h).is_none());
+        assert!(inner.by_handle(h).is_none());
     }
-    let _ = outer.entry(inner_handle); // some entry or None, never a panic
+    let _ = outer.by_handle(inner_handle); // some entry or None, never a panic
 }

@@ -18,7 +18,7 @@ const HAS_MTIME: u8 = 1 << 6;
 const HAS_SHA1: u8 = 1 << 7;
 
 /// The files of an [`Info`](crate::Info), in torrent order.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Clone, PartialEq, Eq, Default)]
 pub(crate) struct FileTable {
     /// Every file's path, its components joined with `/` (components never hold one), one
     /// after the other.
@@ -32,6 +32,15 @@ pub(crate) struct FileTable {
     targets: Vec<(u32, Box<str>)>,
     mtimes: Vec<(u32, i64)>,
     sha1s: Vec<(u32, [u8; 20])>,
+}
+
+/// The files as a list of [`FileEntry`] views (what `Info`'s `Debug` shows), not the columns.
+impl fmt::Debug for FileTable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list()
+            .entries((0..self.len()).map(|i| self.entry(i)))
+            .finish()
+    }
 }
 
 fn side<T>(table: &[(u32, T)], index: usize) -> Option<&T> {

@@ -410,6 +410,12 @@ fn parse_v1_file(v: Value<'_, '_>, files: &mut FileTable) -> Result<(), Metainfo
     Ok(())
 }
 
+/// The joined paths of a v2 file tree may total at most this many times the info dictionary's
+/// size (plus 1 MiB). A tree shares its folders' names between files while every joined path
+/// repeats them, so without a bound a 5 MB tree of deep folders over many empty files claims
+/// gigabytes of paths; real trees stay far below it.
+pub const PATH_BYTES_PER_INFO_BYTE: usize = 8;
+
 /// Walk a v2 `file tree` directory, adding its files to `files` (with `pad_to`, a padding file
 /// after each file that does not end on a multiple of that piece length). `prefix` is the
 /// sanitized path of the directory, `count` the files found so far.
@@ -420,6 +426,7 @@ fn walk_tree(
     files: &mut FileTable,
     pad_to: Option<u64>,
     count: &mut usize,
+    max_path_bytes: usize,
 ) -> Result<(), MetainfoError> {
     for (k, v) in dir.entries() {
         let key = k.as_bytes().unwrap_or_default();
@@ -459,8 +466,27 @@ fn walk_tree(
             }
             parse_v2_file(leaf, prefix, files, pad_to)?;
             *count += 1;
+            // Each file's path repeats its folders' names: bound what a small tree can claim.
+            if files.paths.len() > max_path_bytes {
+                return Err(MetainfoError::invalid_detail(
+                    v.path(),
+                    K::Path,
+                    format!(
+                        "file paths total more than {max_path_bytes} bytes ({PATH_BYTES_PER_INFO_BYTE} \
+                         times the info dictionary, plus 1 MiB)"
+                    ),
+                ));
+            }
         } else {
-            walk_tree(node, prefix, depth + 1, files, pad_to, count)?;
+            walk_tree(
+                node,
+                prefix,
+                depth + 1,
+                files,
+                pad_to,
+                count,
+                max_path_bytes,
+            )?;
         }
         prefix.truncate(mark);
     }
@@ -798,7 +824,21 @@ fn parse_v2_tree(
     };
     let mut files = FileTable::default();
     let mut count = 0;
-    walk_tree(tree, &mut String::new(), 0, &mut files, pad_to, &mut count)?;
+    let max_path_bytes = d
+        .value()
+        .raw()
+        .len()
+        .saturating_mul(PATH_BYTES_PER_INFO_BYTE)
+        .saturating_add(1 << 20);
+    walk_tree(
+        tree,
+        &mut String::new(),
+        0,
+        &mut files,
+        pad_to,
+        &mut count,
+        max_path_bytes,
+    )?;
     if count == 0 {
         return Err(MetainfoError::invalid(key_path(d, "file tree"), K::NoFiles));
     }

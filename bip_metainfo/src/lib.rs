@@ -74,6 +74,7 @@ pub use files::{FileEntry, Files, FilesIter};
 pub use info::{
     piece_layer_root, FileAttrs, Info, Version, BLOCK_SIZE, MAX_DUPLICATE_PATHS, MAX_FILES,
     MAX_FILE_SIZE, MAX_NAME_LEN, MAX_PATH_DEPTH, MAX_PIECES, MAX_PIECE_LENGTH,
+    PATH_BYTES_PER_INFO_BYTE,
 };
 pub use magnet::{Magnet, MagnetError, MAX_SO_INDEX};
 pub use metainfo::{Metainfo, RawBencode};

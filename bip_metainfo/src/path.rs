@@ -452,11 +452,15 @@ pub(crate) fn renames(files: &FileTable) -> Vec<(usize, String)> {
     let mut out: Vec<(usize, String)> = Vec::new();
     // Whether `path` is taken when file `n` comes: Some(the padding length of the file holding
     // it, or None for a folder).
+    // The last file so far (not renamed) holding each path hash: one lookup instead of a scan
+    // of every earlier file with that hash (thousands of padding files share `.pad/N`).
+    let mut holder: std::collections::HashMap<u64, u32> = Default::default();
     let taken = |path: &str,
                  hash: u64,
                  n: usize,
                  out: &[(usize, String)],
-                 renamed_keys: &std::collections::HashMap<String, Option<u64>>|
+                 renamed_keys: &std::collections::HashMap<String, Option<u64>>,
+                 holder: &std::collections::HashMap<u64, u32>|
      -> Option<Option<u64>> {
         let start = folders.partition_point(|f| f.0 < hash);
         for &(h, i, len) in &folders[start..] {
@@ -467,16 +471,23 @@ pub(crate) fn renames(files: &FileTable) -> Vec<(usize, String)> {
                 return Some(None);
             }
         }
-        let start = by_hash.partition_point(|f| f.0 < hash);
         let mut found = None;
-        for &(h, i) in &by_hash[start..] {
-            let i = i as usize;
-            if h != hash || i >= n {
-                break;
-            }
-            let was_renamed = out.binary_search_by_key(&i, |r| r.0).is_ok();
-            if !was_renamed && lower_eq(files.path(i), path) {
-                found = Some(pad_of(i));
+        match holder.get(&hash) {
+            Some(&j) if lower_eq(files.path(j as usize), path) => found = Some(pad_of(j as usize)),
+            None => {}
+            // Another path with the same hash: scan the files with that hash.
+            Some(_) => {
+                let start = by_hash.partition_point(|f| f.0 < hash);
+                for &(h, i) in &by_hash[start..] {
+                    let i = i as usize;
+                    if h != hash || i >= n {
+                        break;
+                    }
+                    let was_renamed = out.binary_search_by_key(&i, |r| r.0).is_ok();
+                    if !was_renamed && lower_eq(files.path(i), path) {
+                        found = Some(pad_of(i));
+                    }
+                }
             }
         }
         if found.is_some() {
@@ -491,11 +502,13 @@ pub(crate) fn renames(files: &FileTable) -> Vec<(usize, String)> {
     for i in 0..n {
         let path = files.path(i);
         let pad = pad_of(i);
-        let free = match taken(path, hasher.lower(path), i, &out, &renamed_keys) {
+        let hash = hasher.lower(path);
+        let free = match taken(path, hash, i, &out, &renamed_keys, &holder) {
             None => true,
             Some(len) => pad.is_some() && len == pad,
         };
         if free {
+            holder.insert(hash, i as u32);
             continue;
         }
         let (dir, last) = match path.rfind('/') {
@@ -511,7 +524,7 @@ pub(crate) fn renames(files: &FileTable) -> Vec<(usize, String)> {
             counter += 1;
             let candidate = format!("{dir}{base}.{counter}{ext}");
             let h = hasher.lower(&candidate);
-            if taken(&candidate, h, i, &out, &renamed_keys).is_none() {
+            if taken(&candidate, h, i, &out, &renamed_keys, &holder).is_none() {
                 break candidate;
             }
         };
@@ -527,9 +540,14 @@ pub(crate) fn renames(files: &FileTable) -> Vec<(usize, String)> {
 /// A sorted table of path hashes bounds the attempts from above (paths with equal hashes counted
 /// as copies); only past the limit are the paths with repeated hashes compared exactly, in
 /// order, to find the file that passes it.
+///
+/// Padding files are not counted: they are never written, every padding file of one length has
+/// the same path (`.pad/N`), and [`renames`] lets them share it; counting them made a v2 or hybrid
+/// torrent with 33 files of equal length modulo the piece length unreadable.
 pub(crate) fn check_duplicates(files: &FileTable, field: String) -> Result<(), MetainfoError> {
     let mut hasher = PathHasher::new();
     let mut hashes: Vec<u64> = (0..files.len())
+        .filter(|&i| !files.is_pad(i))
         .map(|i| hasher.lower(files.path(i)))
         .collect();
     hashes.sort_unstable();
@@ -549,7 +567,7 @@ pub(crate) fn check_duplicates(files: &FileTable, field: String) -> Result<(), M
     let mut attempts = 0usize;
     for i in 0..files.len() {
         let p = files.path(i);
-        if repeated.binary_search(&hasher.lower(p)).is_err() {
+        if files.is_pad(i) || repeated.binary_search(&hasher.lower(p)).is_err() {
             continue;
         }
         let n = seen

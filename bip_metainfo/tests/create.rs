@@ -449,3 +449,31 @@ fn pieces_larger_than_the_read_size_hash_incrementally() {
         .unwrap();
     assert_eq!(rb, naive_root(&b, pl));
 }
+
+/// v2 and hybrid torrents of many files of one length (their padding files all share one
+/// `.pad/N` path) parse back: padding does not count as duplicate paths (it used to, so 33 such
+/// files made bip refuse its own torrent), and padding files of one length are not renamed.
+#[test]
+fn many_equal_files_with_shared_padding_paths_parse_back() {
+    for (count, version) in [
+        (40usize, Version::Hybrid),
+        (40, Version::V2),
+        (2_000, Version::Hybrid),
+    ] {
+        let src = MemorySource {
+            files: (0..count)
+                .map(|i| (vec![format!("f{i:05}")], vec![i as u8; 1000]))
+                .collect(),
+        };
+        let t = no_date()
+            .piece_length(16_384)
+            .version(version)
+            .build_from_source("many", &src)
+            .unwrap();
+        let m = bip_metainfo::Metainfo::from_bytes(&t.bytes)
+            .unwrap_or_else(|e| panic!("{version:?}: {e}"));
+        assert_eq!(m.info.files().count(), count);
+        assert!(m.info.renamed_paths().is_empty(), "{version:?}");
+        assert_eq!(m.info.disk_paths().len(), m.info.all_files().len());
+    }
+}

@@ -205,3 +205,44 @@ fn create_refuses_overflowing_or_absurd_sizes_before_hashing() {
         .unwrap_err();
     assert!(matches!(e, CreateError::ExcessivePadding { .. }), "{e}");
 }
+
+/// A v2 file tree of `depth` nested folders with `name_len`-byte names holding `leaves` empty
+/// files (the first of one byte): every joined path repeats the folders' names.
+fn deep_v2(depth: usize, name_len: usize, leaves: usize) -> Vec<u8> {
+    let mut t = b"d4:infod9:file treed".to_vec();
+    for level in 0..depth {
+        let name = format!("{level:02}").repeat(name_len / 2);
+        t.extend_from_slice(format!("{}:{name}d", name.len()).as_bytes());
+    }
+    // The first file holds one byte (a torrent of only empty files is refused).
+    t.extend_from_slice(b"7:0000000d0:d6:lengthi1e11:pieces root32:");
+    t.extend_from_slice(&[7; 32]);
+    t.extend_from_slice(b"ee");
+    for i in 1..leaves {
+        t.extend_from_slice(format!("7:{i:07}d0:d6:lengthi0eee").as_bytes());
+    }
+    t.extend(std::iter::repeat_n(b'e', depth + 1));
+    t.extend_from_slice(b"12:meta versioni2e4:name1:x12:piece lengthi16384eee");
+    t
+}
+
+/// Found in review: a 5 MB v2 tree of 60 folders with 240-byte names over 200,000 empty files
+/// became 3 GB of joined paths (2.99 GB peak, 7 s) under the default load limits. Joined paths
+/// may now total at most `PATH_BYTES_PER_INFO_BYTE` times the info dictionary plus 1 MiB: the
+/// torrent is refused after about 2,800 files, while a real deep tree still loads.
+#[test]
+fn deep_v2_tree_cannot_claim_gigabytes_of_paths() {
+    let bytes = deep_v2(60, 240, 200_000);
+    assert!(bytes.len() < 6_000_000, "{}", bytes.len());
+    match Metainfo::from_bytes(&bytes) {
+        Err(MetainfoError::Invalid { kind, detail, .. }) => {
+            assert_eq!(kind, InvalidKind::Path);
+            assert!(detail.contains("file paths total more than"), "{detail}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // 4 levels of 50-byte names over 5,000 files (1 MB of joined paths for a 120 KB tree) load.
+    let m = Metainfo::from_bytes(&deep_v2(4, 50, 5_000)).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(m.info.files().count(), 5_000);
+    assert!(m.info.files().all(|f| f.path().len() > 200));
+}
