@@ -6,7 +6,7 @@ use crate::value::Value;
 
 /// Hard limits on what an input may make the decoder do.
 ///
-/// Memory is always bounded by the input: at most one 12-byte token per
+/// Memory is always bounded by the input: at most one 8-byte token per
 /// input byte, whatever the limits say.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -62,15 +62,134 @@ pub(crate) enum Tag {
     End = 4,
 }
 
-/// One entry of the tape. `next` is the index of the token after this value's
-/// subtree (for `End`, the index after it); `hdr` is the length of a string's
-/// `N:` header.
+/// One entry of the tape, 8 bytes: the value's offset in the input and one
+/// more word, `aux`, chosen so that walking the tape never reads the input:
+///
+/// - list or dictionary: the index of the token after its subtree (after its
+///   `End` token), which is more than its own index + 1;
+/// - integer: 1;
+/// - byte string: the length of its `N:` header (at least 2) if that is at
+///   most its index + 1 (any string but the first few tokens' and those
+///   with absurdly long lenient headers), else 1 (the header is then read
+///   again from the input);
+/// - `End`, and the final sentinel (whose `start` is the end of the value):
+///   0.
+///
+/// So `aux` tells an `End` (0), a single-token value (1 up to index + 1, the
+/// next token following it) and a container (more); the input byte at
+/// `start` (`i` or a digit, `l` or `d`) tells the rest.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Token {
     pub(crate) start: u32,
-    pub(crate) next: u32,
-    pub(crate) tag: Tag,
-    pub(crate) hdr: u16,
+    aux: u32,
+}
+
+impl Token {
+    /// A byte string at token `idx` with a header of `hdr` bytes.
+    #[inline]
+    fn bytes(start: usize, idx: u32, hdr: usize) -> Self {
+        let hdr = hdr as u32;
+        Token {
+            start: start as u32,
+            aux: if hdr <= idx + 1 { hdr } else { 1 },
+        }
+    }
+
+    /// An integer, an `End` (`aux` 0) or a container not yet closed (`aux` 0
+    /// until its `End` sets it).
+    #[inline]
+    fn new(start: usize, aux: u32) -> Self {
+        Token {
+            start: start as u32,
+            aux,
+        }
+    }
+
+    /// Whether this is an `End` token (or the sentinel).
+    #[inline]
+    pub(crate) fn is_end(self) -> bool {
+        self.aux == 0
+    }
+
+    /// The index of the token after this value's subtree (for an `End`, the
+    /// index after it); `idx` is this token's index.
+    #[inline]
+    pub(crate) fn next(self, idx: usize) -> usize {
+        (self.aux as usize).max(idx + 1)
+    }
+
+    /// Whether the value at token `idx` is a single token (integer or byte
+    /// string: `aux` from 1 to `idx + 1`).
+    #[inline]
+    fn is_scalar(self, idx: usize) -> bool {
+        (self.aux.wrapping_sub(1) as usize) < idx + 1
+    }
+
+    /// The input byte at `start` (the sentinel's may lie past the input).
+    #[inline]
+    fn first(self, input: &[u8]) -> u8 {
+        input.get(self.start as usize).copied().unwrap_or_default()
+    }
+
+    /// The kind of the value at token `idx`.
+    #[inline]
+    pub(crate) fn tag(self, idx: usize, input: &[u8]) -> Tag {
+        if self.aux == 0 {
+            Tag::End
+        } else if self.is_scalar(idx) {
+            if self.first(input) == b'i' {
+                Tag::Int
+            } else {
+                Tag::Bytes
+            }
+        } else if self.first(input) == b'd' {
+            Tag::Dict
+        } else {
+            Tag::List
+        }
+    }
+
+    /// Whether the value at token `idx` is a byte string.
+    #[inline]
+    pub(crate) fn is_bytes(self, idx: usize, input: &[u8]) -> bool {
+        self.is_scalar(idx) && self.first(input) != b'i'
+    }
+
+    /// Whether the value at token `idx` is an integer.
+    #[inline]
+    pub(crate) fn is_int(self, idx: usize, input: &[u8]) -> bool {
+        self.is_scalar(idx) && self.first(input) == b'i'
+    }
+
+    /// Whether the value at token `idx` is a container that starts with
+    /// `c` (`l` or `d`).
+    #[inline]
+    pub(crate) fn is_container(self, idx: usize, input: &[u8], c: u8) -> bool {
+        self.aux as usize > idx + 1 && self.first(input) == c
+    }
+
+    /// Where a byte string's data starts (after its `N:` header). Only for
+    /// byte strings.
+    #[inline]
+    pub(crate) fn data_start(self, input: &[u8]) -> usize {
+        let start = self.start as usize;
+        if self.aux >= 2 {
+            start + self.aux as usize
+        } else {
+            header_end(input, start)
+        }
+    }
+}
+
+/// The offset after the `:` of the (validated) string header at `start`.
+#[cold]
+fn header_end(input: &[u8], start: usize) -> usize {
+    start
+        + 1
+        + input[start..]
+            .iter()
+            .position(|&b| b == b':')
+            .unwrap_or_default()
 }
 
 /// An open container, saved when a child container opens: its token, and its
@@ -249,13 +368,8 @@ impl Decoder {
                     err!(E::UnexpectedChar(c), pos)
                 };
                 let end_idx = tokens.len() as u32;
-                tokens.push(Token {
-                    start: pos as u32,
-                    next: end_idx + 1,
-                    tag: Tag::End,
-                    hdr: 0,
-                });
-                tokens[frame.tok as usize].next = end_idx + 1;
+                tokens.push(Token::new(pos, 0));
+                tokens[frame.tok as usize].aux = end_idx + 1;
                 state = frame.state;
                 prev_key = frame.prev_key;
                 pos += 1;
@@ -312,12 +426,7 @@ impl Decoder {
                     } else if state == DICT_VALUE {
                         state = DICT_KEY;
                     }
-                    tokens.push(Token {
-                        start: start as u32,
-                        next: idx + 1,
-                        tag: Tag::Bytes,
-                        hdr: hdr as u16,
-                    });
+                    tokens.push(Token::bytes(start, idx, hdr));
                     pos = end;
                 } else if state == DICT_KEY {
                     err!(E::NonStringKey, pos)
@@ -328,12 +437,7 @@ impl Decoder {
                     if state == DICT_VALUE {
                         state = DICT_KEY;
                     }
-                    tokens.push(Token {
-                        start: start as u32,
-                        next: idx + 1,
-                        tag: Tag::Int,
-                        hdr: 0,
-                    });
+                    tokens.push(Token::new(start, 1));
                 } else if c == b'l' || c == b'd' {
                     if stack.len() >= limits.max_depth {
                         err!(E::DepthLimit, pos)
@@ -342,12 +446,9 @@ impl Decoder {
                         state = DICT_KEY;
                     }
                     let dict = c == b'd';
-                    tokens.push(Token {
-                        start: pos as u32,
-                        next: 0,
-                        tag: if dict { Tag::Dict } else { Tag::List },
-                        hdr: 0,
-                    });
+                    // `aux` is set when the container ends (until then its
+                    // 0 is never read: the decoder does not look back).
+                    tokens.push(Token::new(pos, 0));
                     stack.push(Frame {
                         tok: idx,
                         state,
@@ -368,12 +469,7 @@ impl Decoder {
             err!(E::TrailingData, pos)
         }
         // Sentinel: its start is the end of the value.
-        tokens.push(Token {
-            start: pos as u32,
-            next: tokens.len() as u32 + 1,
-            tag: Tag::End,
-            hdr: 0,
-        });
+        tokens.push(Token::new(pos, 0));
         Ok(pos)
     }
 }
@@ -547,7 +643,7 @@ impl<'a> Document<'a> {
 
     /// Number of values in the document (keys included).
     pub fn item_count(&self) -> usize {
-        self.tokens.iter().filter(|t| t.tag != Tag::End).count()
+        self.tokens.iter().filter(|t| !t.is_end()).count()
     }
 }
 
@@ -624,6 +720,58 @@ mod tests {
         );
         assert_eq!(decode(b"e").unwrap_err().kind, E::UnexpectedChar(b'e'));
         assert_eq!(decode(b"d1:ae").unwrap_err().kind, E::MissingValue);
+    }
+
+    // A token is 8 bytes; strings whose header is longer than their index + 1
+    // (the first few tokens, long lenient headers) store no header length
+    // and read it again from the input.
+    #[test]
+    fn token_layout() {
+        assert_eq!(std::mem::size_of::<Token>(), 8);
+        let doc = decode(b"3:abc").unwrap();
+        assert_eq!(doc.root().as_bytes(), Some(&b"abc"[..]));
+        assert_eq!(
+            doc.root().to_bencode(),
+            crate::Bencode::Bytes(b"abc"[..].into())
+        );
+        assert_eq!(doc.item_count(), 1);
+        let doc = decode(b"i-12e").unwrap();
+        assert_eq!(
+            (doc.root().as_int(), doc.root().as_bytes()),
+            (Some(-12), None)
+        );
+        let doc = decode(b"d13:announce-listl10:0123456789e1:xi1ee").unwrap();
+        let d = doc.root().dict().unwrap();
+        let l = d.get_list(b"announce-list").unwrap();
+        assert_eq!(l.get(0).unwrap().as_bytes(), Some(&b"0123456789"[..]));
+        assert_eq!(l.get(0).unwrap().path(), "announce-list[0]");
+        assert_eq!(d.get_int(b"x").unwrap(), 1);
+        let keys: Vec<_> = d.iter().map(|(k, _)| k).collect();
+        assert_eq!(keys, [&b"announce-list"[..], b"x"]);
+        assert_eq!(doc.item_count(), 6);
+        let h: Vec<_> = d.handles().collect();
+        assert_eq!(d.by_handle(h[0]).unwrap().0, b"announce-list");
+        assert_eq!(d.by_handle(h[1]).unwrap().0, b"x");
+        let doc = Decoder::lenient()
+            .decode(b"d00001:al0000002:bce0003:xyzi1ee")
+            .unwrap();
+        assert_eq!(doc.soft_faults().len(), 3);
+        let d = doc.root().dict().unwrap();
+        assert_eq!(
+            d.get_list(b"a").unwrap().get(0).unwrap().as_bytes(),
+            Some(&b"bc"[..])
+        );
+        assert_eq!(d.get_int(b"xyz").unwrap(), 1);
+        assert_eq!(d.value().kind(), crate::Kind::Dict);
+        let b = doc.root().to_bencode();
+        assert_eq!(b.get(b"xyz").and_then(|v| v.as_int()), Some(1));
+        // A trailing payload starting with a digit is not a value.
+        let doc = Decoder::new()
+            .allow_trailing(true)
+            .decode(b"le12:")
+            .unwrap();
+        assert_eq!(doc.item_count(), 1);
+        assert!(doc.root().as_list().unwrap().is_empty());
     }
 
     #[test]

@@ -29,7 +29,7 @@
 //! ```
 //!
 //! # Design
-//! Decoding makes one pass over the input and writes a flat tape of 12-byte
+//! Decoding makes one pass over the input and writes a flat tape of 8-byte
 //! tokens (libtorrent's `bdecode` approach); a [`Value`] is a cursor into the
 //! tape, so navigation never allocates and byte strings borrow from the input.
 //! A [`Decoder`] can be reused ([`Decoder::recycle`]) so that decoding a stream

@@ -46,16 +46,13 @@ pub(crate) fn from_value<'a>(v: Value<'a, '_>) -> Bencode<'a> {
 /// them first sizes every list exactly.
 fn from_tape<'a>(input: &'a [u8], tokens: &[Token], i: usize) -> Bencode<'a> {
     let t = tokens[i];
-    let next = t.next as usize;
-    match t.tag {
+    match t.tag(i, input) {
         Tag::Bytes => {
-            let end = tokens[next].start as usize;
-            Bencode::Bytes(Cow::Borrowed(
-                &input[t.start as usize + t.hdr as usize..end],
-            ))
+            let end = tokens[i + 1].start as usize;
+            Bencode::Bytes(Cow::Borrowed(&input[t.data_start(input)..end]))
         }
         Tag::Int => {
-            let end = tokens[next].start as usize;
+            let end = tokens[i + 1].start as usize;
             let digits = &input[t.start as usize + 1..end - 1];
             match int_of(digits) {
                 Some(v) => Bencode::Int(v),
@@ -63,34 +60,33 @@ fn from_tape<'a>(input: &'a [u8], tokens: &[Token], i: usize) -> Bencode<'a> {
             }
         }
         Tag::List => {
-            let last = next - 1;
+            let last = t.next(i) - 1;
             let mut n = 0;
             let mut j = i + 1;
             while j < last {
                 n += 1;
-                j = tokens[j].next as usize;
+                j = tokens[j].next(j);
             }
             let mut l = Vec::with_capacity(n);
             let mut j = i + 1;
             while j < last {
                 l.push(from_tape(input, tokens, j));
-                j = tokens[j].next as usize;
+                j = tokens[j].next(j);
             }
             Bencode::List(l)
         }
         Tag::Dict => {
-            let last = next - 1;
+            let last = t.next(i) - 1;
             let mut m = BTreeMap::new();
             let mut j = i + 1;
             while j < last {
-                let k = tokens[j];
-                let v = k.next as usize;
-                let key = &input[k.start as usize + k.hdr as usize..tokens[v].start as usize];
+                let v = j + 1;
+                let key = &input[tokens[j].data_start(input)..tokens[v].start as usize];
                 // Lenient documents may repeat a key: the first one wins, as in lookups.
                 if let Entry::Vacant(e) = m.entry(Cow::Borrowed(key)) {
                     e.insert(from_tape(input, tokens, v));
                 }
-                j = tokens[v].next as usize;
+                j = tokens[v].next(v);
             }
             Bencode::Dict(m)
         }

@@ -34,12 +34,13 @@ impl<'a, 'd> Value<'a, 'd> {
 
     #[inline]
     fn end_offset(&self) -> usize {
-        self.tokens[self.tok().next as usize].start as usize
+        self.tokens[self.tok().next(self.idx)].start as usize
     }
 
     /// The value's kind.
+    #[inline]
     pub fn kind(&self) -> Kind {
-        match self.tok().tag {
+        match self.tok().tag(self.idx, self.input) {
             Tag::Int => Kind::Int,
             Tag::Bytes => Kind::Bytes,
             Tag::List => Kind::List,
@@ -67,10 +68,11 @@ impl<'a, 'd> Value<'a, 'd> {
     #[inline]
     pub fn as_bytes(&self) -> Option<&'a [u8]> {
         let t = self.tok();
-        if t.tag != Tag::Bytes {
+        if !t.is_bytes(self.idx, self.input) {
             return None;
         }
-        Some(&self.input[t.start as usize + t.hdr as usize..self.end_offset()])
+        // A string is one token: the next one starts where it ends.
+        Some(&self.input[t.data_start(self.input)..self.tokens[self.idx + 1].start as usize])
     }
 
     /// A byte string that is valid UTF-8.
@@ -80,12 +82,14 @@ impl<'a, 'd> Value<'a, 'd> {
 
     /// The digits of an integer (with its sign), as written; available even
     /// for integers beyond `i64` when big integers are allowed.
+    #[inline]
     pub fn int_digits(&self) -> Option<&'a [u8]> {
         let t = self.tok();
-        if t.tag != Tag::Int {
+        if !t.is_int(self.idx, self.input) {
             return None;
         }
-        Some(&self.input[t.start as usize + 1..self.end_offset() - 1])
+        // An integer is one token: the next one starts where it ends.
+        Some(&self.input[t.start as usize + 1..self.tokens[self.idx + 1].start as usize - 1])
     }
 
     /// An integer that fits in `i64`.
@@ -95,13 +99,19 @@ impl<'a, 'd> Value<'a, 'd> {
     }
 
     /// A list.
+    #[inline]
     pub fn as_list(&self) -> Option<List<'a, 'd>> {
-        (self.tok().tag == Tag::List).then_some(List { v: *self })
+        self.tok()
+            .is_container(self.idx, self.input, b'l')
+            .then_some(List { v: *self })
     }
 
     /// A dictionary.
+    #[inline]
     pub fn as_dict(&self) -> Option<Dict<'a, 'd>> {
-        (self.tok().tag == Tag::Dict).then_some(Dict { v: *self })
+        self.tok()
+            .is_container(self.idx, self.input, b'd')
+            .then_some(Dict { v: *self })
     }
 
     /// Look a key up if this is a dictionary.
@@ -195,11 +205,12 @@ fn path_to(input: &[u8], tokens: &[Token], target: usize) -> String {
         let mut child = cur + 1;
         let mut n = 0usize;
         let mut found = false;
-        while tokens[child].tag != Tag::End {
-            if t.tag == Tag::Dict {
+        let dict = t.tag(cur, input) == Tag::Dict;
+        while !tokens[child].is_end() {
+            if dict {
                 let key = Value::new(input, tokens, child);
-                let val = tokens[child].next as usize;
-                if target >= val && target < tokens[val].next as usize {
+                let val = child + 1;
+                if target >= val && target < tokens[val].next(val) {
                     push_key(&mut out, key.as_bytes().unwrap_or_default());
                     cur = val;
                     found = true;
@@ -210,9 +221,9 @@ fn path_to(input: &[u8], tokens: &[Token], target: usize) -> String {
                     push_key(&mut out, key.as_bytes().unwrap_or_default());
                     return out;
                 }
-                child = tokens[val].next as usize;
+                child = tokens[val].next(val);
             } else {
-                let next = tokens[child].next as usize;
+                let next = tokens[child].next(child);
                 if target >= child && target < next {
                     out.push_str(&format!("[{n}]"));
                     cur = child;
@@ -298,7 +309,7 @@ impl<'a, 'd> List<'a, 'd> {
 
     /// Whether the list is empty.
     pub fn is_empty(&self) -> bool {
-        self.v.tokens[self.v.idx + 1].tag == Tag::End
+        self.v.tokens[self.v.idx + 1].is_end()
     }
 
     /// The element at `index` (walks the list).
@@ -328,11 +339,11 @@ impl<'a, 'd> Iterator for ListIter<'a, 'd> {
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         let t = self.tokens[self.idx];
-        if t.tag == Tag::End {
+        if t.is_end() {
             return None;
         }
         let v = Value::new(self.input, self.tokens, self.idx);
-        self.idx = t.next as usize;
+        self.idx = t.next(self.idx);
         Some(v)
     }
 }
@@ -367,12 +378,12 @@ impl<'a, 'd> Dict<'a, 'd> {
         let (input, tokens) = (self.v.input, self.v.tokens);
         let mut idx = self.v.idx + 1;
         std::iter::from_fn(move || {
-            if tokens[idx].tag == Tag::End {
+            if tokens[idx].is_end() {
                 return None;
             }
             let k = Value::new(input, tokens, idx);
-            let vi = tokens[idx].next as usize;
-            idx = tokens[vi].next as usize;
+            let vi = idx + 1;
+            idx = tokens[vi].next(vi);
             Some((k, Value::new(input, tokens, vi)))
         })
     }
@@ -395,11 +406,12 @@ impl<'a, 'd> Dict<'a, 'd> {
         let tokens = self.v.tokens;
         let mut idx = self.v.idx + 1;
         std::iter::from_fn(move || {
-            if tokens[idx].tag == Tag::End {
+            if tokens[idx].is_end() {
                 return None;
             }
             let h = EntryHandle(idx as u32);
-            idx = tokens[tokens[idx].next as usize].next as usize;
+            let vi = idx + 1;
+            idx = tokens[vi].next(vi);
             Some(h)
         })
     }
@@ -409,17 +421,17 @@ impl<'a, 'd> Dict<'a, 'd> {
     /// it never panics.
     pub fn by_handle(&self, handle: EntryHandle) -> Option<(&'a [u8], Value<'a, 'd>)> {
         let (input, tokens) = (self.v.input, self.v.tokens);
-        let end = tokens[self.v.idx].next as usize;
+        let end = tokens[self.v.idx].next(self.v.idx);
         let ki = handle.0 as usize;
         if ki <= self.v.idx || ki >= end {
             return None;
         }
         let kt = tokens[ki];
-        let vi = kt.next as usize;
-        if kt.tag != Tag::Bytes || vi >= end || tokens[vi].tag == Tag::End {
+        let vi = ki + 1;
+        if !kt.is_bytes(ki, input) || vi >= end || tokens[vi].is_end() {
             return None;
         }
-        let ks = kt.start as usize + kt.hdr as usize;
+        let ks = kt.data_start(input);
         let ke = tokens[vi].start as usize;
         Some((input.get(ks..ke)?, Value::new(input, tokens, vi)))
     }
@@ -431,7 +443,7 @@ impl<'a, 'd> Dict<'a, 'd> {
 
     /// Whether the dictionary is empty.
     pub fn is_empty(&self) -> bool {
-        self.v.tokens[self.v.idx + 1].tag == Tag::End
+        self.v.tokens[self.v.idx + 1].is_end()
     }
 
     /// The value under `key`.
@@ -442,16 +454,17 @@ impl<'a, 'd> Dict<'a, 'd> {
         let mut idx = self.v.idx + 1;
         loop {
             let kt = tokens[idx];
-            if kt.tag == Tag::End {
+            if kt.is_end() {
                 return None;
             }
-            let vi = kt.next as usize;
-            let ks = kt.start as usize + kt.hdr as usize;
+            // Keys are byte strings, single tokens: the value follows.
+            let vi = idx + 1;
+            let ks = kt.data_start(input);
             let ke = tokens[vi].start as usize;
             if &input[ks..ke] == key {
                 return Some(Value::new(input, tokens, vi));
             }
-            idx = tokens[vi].next as usize;
+            idx = tokens[vi].next(vi);
         }
     }
 
@@ -540,13 +553,13 @@ impl<'a, 'd> Iterator for DictIter<'a, 'd> {
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         let kt = self.tokens[self.idx];
-        if kt.tag == Tag::End {
+        if kt.is_end() {
             return None;
         }
-        let vi = kt.next as usize;
-        let ks = kt.start as usize + kt.hdr as usize;
+        let vi = self.idx + 1;
+        let ks = kt.data_start(self.input);
         let ke = self.tokens[vi].start as usize;
-        self.idx = self.tokens[vi].next as usize;
+        self.idx = self.tokens[vi].next(vi);
         Some((&self.input[ks..ke], Value::new(self.input, self.tokens, vi)))
     }
 }

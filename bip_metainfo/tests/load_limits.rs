@@ -81,7 +81,8 @@ fn memory_is_a_small_multiple_of_the_file_at_scaled_sizes() {
     // Files: 13.8x (14.6x at 1,000,000 files) with a `FileEntry` struct per file (a path `Vec`
     // of `String`s) and hash maps of path keys; 4.1x (4.0x) with the compact file table (paths in
     // one string, 13 bytes a file) and sorted hash tables, the info bytes copied only once the
-    // decoded tape is freed. What is left is mostly the tape (8 tokens of 12 bytes a file).
+    // decoded tape is freed. What is left is mostly the tape (8 tokens of 8 bytes a file; 3.5x
+    // since tokens shrank from 12 bytes).
     for (case, n, max_ratio) in [
         ("announce-list", 2_500_000, 10.0),
         ("files", 100_000, 6.0),
