@@ -186,6 +186,11 @@ async fn dropping_the_peers_stream_cancels_the_lookup() {
         // The bootstrap find_node arrives first.
         let (n, _) = silent.recv_from(&mut buf).await.unwrap();
         assert!(contains(&buf[..n], b"find_node"));
+        // The bootstrap lookup stays alive (its node never answers); wait until the status
+        // shows it, as it is published after the turn that sent the query.
+        while dht.status().stats.lookups == 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
         let before = dht.status().stats.lookups;
 
         let peers = dht.get_peers(hash).await.unwrap();
@@ -195,8 +200,15 @@ async fn dropping_the_peers_stream_cancels_the_lookup() {
                 break;
             }
         }
-        let running = dht.status().stats.lookups;
-        assert_eq!(running, before + 1, "our lookup is running");
+        // The status is published after the driver's turn that sent the query: wait for it
+        // (bounded by the test's 30 s) rather than reading it once.
+        while dht.status().stats.lookups != before + 1 {
+            assert!(
+                dht.status().stats.lookups <= before + 1,
+                "our lookup is running"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
         drop(peers);
         loop {
             if dht.status().stats.lookups == before {

@@ -417,7 +417,8 @@ fn ipv6_libtorrent_and_bip_on_loopback() {
         let bip = bip_node(&rt, "[::1]:0", &lt.addrs());
         let n = bootstrapped(&rt, &bip);
         assert!(n >= 2, "bip IPv6 table {n}");
-        assert_eq!(bip.status().stats.nodes_v6, n);
+        // The table may still grow after `bootstrapped` returned (later answers).
+        assert!(bip.status().stats.nodes_v6 >= n);
 
         // libtorrent announced over IPv6: bip finds [::1]:port.
         let want: SocketAddr = lt.addrs()[0].parse().unwrap();
