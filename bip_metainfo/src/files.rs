@@ -194,7 +194,7 @@ impl<'a> FileEntry<'a> {
     }
 
     /// The components of [`FileEntry::path`] (at least one).
-    pub fn components(&self) -> std::str::Split<'a, char> {
+    pub fn components(&self) -> impl DoubleEndedIterator<Item = &'a str> + 'a {
         self.path().split('/')
     }
 
