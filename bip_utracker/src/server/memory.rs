@@ -171,6 +171,22 @@ struct PeerAnnounce<A> {
     answer_here: bool,
 }
 
+impl<A> PeerAnnounce<A> {
+    /// Announce `a` as the list of `ip`'s family sees it.
+    fn new(a: &Announce<'_>, ip: A, source: IpAddr, answer_here: bool) -> Self {
+        PeerAnnounce {
+            id: a.peer_id,
+            ip,
+            port: a.addr.port(),
+            source,
+            event: a.event,
+            seeder: a.left == 0,
+            num_want: a.num_want,
+            answer_here,
+        }
+    }
+}
+
 /// What every list operation of one announce needs from the shard and the store.
 struct Env<'a> {
     now: u32,
@@ -756,31 +772,13 @@ impl Store for MemoryStore {
         let change = match a.addr.ip() {
             IpAddr::V4(ip) => t.v4.announce(
                 &mut t.counts,
-                &PeerAnnounce {
-                    id: a.peer_id,
-                    ip,
-                    port: a.addr.port(),
-                    source,
-                    event: a.event,
-                    seeder: a.left == 0,
-                    num_want: a.num_want,
-                    answer_here: family == AddressFamily::V4,
-                },
+                &PeerAnnounce::new(a, ip, source, family == AddressFamily::V4),
                 &mut env,
                 out,
             ),
             IpAddr::V6(ip) => t.v6.get_or_insert_with(Box::default).announce(
                 &mut t.counts,
-                &PeerAnnounce {
-                    id: a.peer_id,
-                    ip,
-                    port: a.addr.port(),
-                    source,
-                    event: a.event,
-                    seeder: a.left == 0,
-                    num_want: a.num_want,
-                    answer_here: family == AddressFamily::V6,
-                },
+                &PeerAnnounce::new(a, ip, source, family == AddressFamily::V6),
                 &mut env,
                 out,
             ),
