@@ -314,16 +314,14 @@ pub(crate) fn rel_path<'a>(comps: impl IntoIterator<Item = &'a str>) -> PathBuf 
 
 /// Sanitize a path list of a torrent (`path`, `symlink path`) onto `out`, its elements joined
 /// with `/`: every element in force mode, at most [`MAX_PATH_DEPTH`](crate::MAX_PATH_DEPTH)
-/// elements of at most [`MAX_NAME_LEN`](crate::MAX_NAME_LEN) bytes. Returns the number of
-/// elements written.
+/// elements of at most [`MAX_NAME_LEN`](crate::MAX_NAME_LEN) bytes.
 pub(crate) fn sanitize_list_into(
     list_val: Value<'_, '_>,
     kind: InvalidKind,
     out: &mut String,
-) -> Result<usize, MetainfoError> {
+) -> Result<(), MetainfoError> {
     let list = list_val.list()?;
     let start = out.len();
-    let mut count = 0;
     for (n, e) in list.iter().enumerate() {
         if n >= crate::MAX_PATH_DEPTH {
             return Err(MetainfoError::invalid(
@@ -341,13 +339,11 @@ pub(crate) fn sanitize_list_into(
         if mark > start {
             out.push('/');
         }
-        if sanitize_path_element_into(b, true, out) {
-            count += 1;
-        } else {
+        if !sanitize_path_element_into(b, true, out) {
             out.truncate(mark);
         }
     }
-    Ok(count)
+    Ok(())
 }
 
 /// Hashes of paths (components joined with `/`), randomly keyed so that a torrent's author
