@@ -43,7 +43,11 @@
 //! libtorrent's for v1 (unsorted keys, leading zeros, trailing bytes) and
 //! strict inside v2 info dictionaries. Everything a file controls is bounded
 //! ([`MAX_FILES`], [`MAX_PATH_DEPTH`], [`MAX_NAME_LEN`], [`MAX_PIECES`],
-//! [`MAX_PIECE_LENGTH`], [`MAX_FILE_SIZE`], [`MAX_DECODE_DEPTH`]).
+//! [`MAX_PIECE_LENGTH`], [`MAX_FILE_SIZE`], [`MAX_DECODE_DEPTH`],
+//! [`MAX_DUPLICATE_PATHS`], [`PATH_BYTES_PER_INFO_BYTE`]), and [`LoadLimits`]
+//! bounds the file's size and token count as libtorrent does. Files are kept in a
+//! compact table (one string of paths, about 13 bytes a file; [`FileEntry`] is a
+//! borrowed view), so a parsed torrent stays within a few times the file's size.
 //!
 //! # File paths
 //! One path policy (the `path` module) serves parsing, creating, showing and
